@@ -1,0 +1,28 @@
+"""Housekeeping: keep the campaigns table in step with the configuration, trim old job history, and let
+SQLite refresh its planner statistics and fold its write-ahead log back into the database file."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, text
+
+from jobs.services import Services
+from storage.models import JobRun
+from storage.repositories._sql import utcnow
+from storage.repositories.campaigns import sync_campaigns
+
+JOB_HISTORY_DAYS = 90
+
+
+async def run(services: Services) -> dict[str, Any]:
+    async with services.sessions.begin() as session:
+        services.campaign_ids = await sync_campaigns(session, services.settings.campaigns)
+        cutoff = utcnow() - timedelta(days=JOB_HISTORY_DAYS)
+        trimmed = await session.execute(delete(JobRun).where(JobRun.finished_at < cutoff))
+    if services.engine.dialect.name == "sqlite":
+        async with services.engine.connect() as conn:
+            await conn.execute(text("PRAGMA optimize"))
+            await conn.execute(text("PRAGMA wal_checkpoint(PASSIVE)"))
+    return {"campaigns": len(services.campaign_ids), "job_runs_trimmed": trimmed.rowcount}

@@ -1,0 +1,74 @@
+"""The one module that talks to APScheduler 3 (an in-process clock; job stores are never shared).
+
+Each scheduled job goes through `jobs.runner.run_job`, so its run is recorded and a failure is logged and
+kept without stopping the clock. `max_instances=1` and `coalesce=True`: a slow run is never overlapped by
+the next tick, and ticks missed while the process was down collapse into one. The clock tracks the job
+tasks it started so that a shutdown can wait (bounded) for the batch in flight to commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from jobs import housekeeping
+from jobs.runner import JobFunc, run_job
+from jobs.services import Services
+
+log = logging.getLogger(__name__)
+
+
+class Clock:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+        settings = services.settings.scheduler
+        self._add("housekeeping", housekeeping.run, IntervalTrigger(minutes=settings.housekeeping_minutes))
+
+    def _add(self, name: str, func: JobFunc, trigger: IntervalTrigger) -> None:
+        self._scheduler.add_job(
+            self._tick(name, func),
+            trigger,
+            id=name,
+            name=name,
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=300,
+        )
+
+    def _tick(self, name: str, func: JobFunc) -> Callable[[], Awaitable[None]]:
+        async def tick() -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self._inflight.add(task)  # type: ignore[arg-type]
+            try:
+                await run_job(self._services, name, func)
+            finally:
+                self._inflight.discard(task)  # type: ignore[arg-type]
+
+        return tick
+
+    @property
+    def job_names(self) -> list[str]:
+        return [job.id for job in self._scheduler.get_jobs()]
+
+    def start(self) -> None:
+        self._scheduler.start()
+
+    async def stop(self, grace_seconds: float) -> None:
+        """Take no new work, then give the jobs in flight `grace_seconds` to finish and commit."""
+        self._scheduler.shutdown(wait=False)
+        pending = set(self._inflight)
+        if not pending:
+            return
+        _, late = await asyncio.wait(pending, timeout=grace_seconds)
+        for task in late:
+            log.warning("a job did not finish within %.0fs of shutdown; cancelling it", grace_seconds)
+            task.cancel()

@@ -1,0 +1,1 @@
+"""The `listener` command line: one module per command group, all wired in `service.cli.main`."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the schema in `storage.models`, applied by `storage.migrate`."""

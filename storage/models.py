@@ -1,0 +1,391 @@
+"""The relational model of the service: every table, its keys and the indexes the hot queries need.
+
+One module on purpose: the schema is read as a whole (and Alembic compares it as a whole against the
+migrations). Natural keys are enforced by the database, not by the code: a post is unique per platform and
+platform id, an author per platform and platform id, a handle per platform, a merchant per import key; that
+is what makes every ingest and import idempotent.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UTCDateTime, json_type
+
+# Deterministic constraint names: migrations can drop or alter them identically on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only makes INTEGER PRIMARY KEY an auto-increment rowid; BIGINT elsewhere.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+JSONCol = json_type()
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    hashtags: Mapped[list[str]] = mapped_column(JSONCol)
+    keywords: Mapped[list[str]] = mapped_column(JSONCol)
+    excluded: Mapped[list[str]] = mapped_column(JSONCol)
+    languages: Mapped[list[str]] = mapped_column(JSONCol)
+    region: Mapped[str] = mapped_column(String(100), default="")
+    timezone: Mapped[str] = mapped_column(String(64))
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    consent_hashtag: Mapped[str | None] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Source(Base):
+    """A collector instance (e.g. `x`, `mastodon`), its health and rate-limit state."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="idle")  # idle, ok, degraded, rate_limited, failed
+    status_detail: Mapped[str | None] = mapped_column(Text)
+    rate_limited_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_new_posts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Checkpoint(Base):
+    """Where a source resumes for one campaign query (since_id, cursor, min_id...), as the platform needs."""
+
+    __tablename__ = "checkpoints"
+    __table_args__ = (UniqueConstraint("source_id", "campaign_id", "query_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    query_key: Mapped[str] = mapped_column(String(200))
+    position: Mapped[dict[str, Any]] = mapped_column(JSONCol)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Author(Base):
+    __tablename__ = "authors"
+    __table_args__ = (UniqueConstraint("platform", "platform_id"), Index(None, "platform", "handle"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    platform_id: Mapped[str] = mapped_column(String(200))
+    handle: Mapped[str] = mapped_column(String(200))
+    display_name: Mapped[str] = mapped_column(String(400), default="")
+    followers: Mapped[int | None] = mapped_column(BigInteger)
+    verified: Mapped[bool | None] = mapped_column(Boolean)
+    url: Mapped[str | None] = mapped_column(Text)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    __table_args__ = (
+        UniqueConstraint("platform", "platform_id"),
+        Index(None, "created_at"),
+        Index(None, "author_id"),
+        Index(None, "analysed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    platform_id: Mapped[str] = mapped_column(String(200))
+    author_id: Mapped[int] = mapped_column(ForeignKey("authors.id", ondelete="CASCADE"))
+    url: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    collected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    language_hint: Mapped[str | None] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(10))
+    hashtags: Mapped[list[str]] = mapped_column(JSONCol)
+    mentions: Mapped[list[str]] = mapped_column(JSONCol)
+    urls: Mapped[list[str]] = mapped_column(JSONCol)
+    media: Mapped[list[dict[str, Any]]] = mapped_column(JSONCol)
+    reply_to_id: Mapped[str | None] = mapped_column(String(200))
+    repost_of_id: Mapped[str | None] = mapped_column(String(200))
+    quote_of_id: Mapped[str | None] = mapped_column(String(200))
+    likes: Mapped[int | None] = mapped_column(BigInteger)
+    reposts: Mapped[int | None] = mapped_column(BigInteger)
+    replies: Mapped[int | None] = mapped_column(BigInteger)
+    quotes: Mapped[int | None] = mapped_column(BigInteger)
+    views: Mapped[int | None] = mapped_column(BigInteger)
+    query: Mapped[str | None] = mapped_column(Text)
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSONCol)
+    # Analysis bookkeeping: a worker leases a batch; a crashed worker's lease expires and the rows return.
+    analysed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    author: Mapped[Author] = relationship(lazy="raise")
+
+
+class PostCampaign(Base):
+    """Which campaign(s) a post belongs to, and by which query it was found."""
+
+    __tablename__ = "post_campaigns"
+    __table_args__ = (Index(None, "campaign_id", "post_id"),)
+
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    matched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EngagementSnapshot(Base):
+    """Metrics over time: reports use the latest snapshot taken no later than the end of their week."""
+
+    __tablename__ = "engagement_snapshots"
+    __table_args__ = (Index(None, "post_id", "taken_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    likes: Mapped[int | None] = mapped_column(BigInteger)
+    reposts: Mapped[int | None] = mapped_column(BigInteger)
+    replies: Mapped[int | None] = mapped_column(BigInteger)
+    quotes: Mapped[int | None] = mapped_column(BigInteger)
+    views: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Merchant(Base):
+    __tablename__ = "merchants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Stable import key (normalised name + postcode or city): re-importing a directory updates, not duplicates.
+    key: Mapped[str] = mapped_column(String(500), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    website: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
+    postcode: Mapped[str | None] = mapped_column(String(20))
+    city: Mapped[str | None] = mapped_column(String(200))
+    region: Mapped[str | None] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active, inactive
+    feature_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    aliases: Mapped[list[MerchantAlias]] = relationship(
+        cascade="all, delete-orphan", order_by="MerchantAlias.id", lazy="selectin"
+    )
+    handles: Mapped[list[MerchantHandle]] = relationship(
+        cascade="all, delete-orphan", order_by="MerchantHandle.id", lazy="selectin"
+    )
+
+
+class MerchantAlias(Base):
+    """Another name of a merchant, in any script; `blocked` aliases are corrections that must not link."""
+
+    __tablename__ = "merchant_aliases"
+    __table_args__ = (UniqueConstraint("merchant_id", "normalized"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
+    alias: Mapped[str] = mapped_column(String(300))
+    normalized: Mapped[str] = mapped_column(String(300))
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class MerchantHandle(Base):
+    __tablename__ = "merchant_handles"
+    __table_args__ = (UniqueConstraint("platform", "handle"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(20))
+    handle: Mapped[str] = mapped_column(String(200))  # lower-cased, without '@'
+
+
+class DiscoveredBusiness(Base):
+    """A business name found in posts but absent from the registry, grouped by its normalised form."""
+
+    __tablename__ = "discovered_businesses"
+    __table_args__ = (UniqueConstraint("normalized"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    normalized: Mapped[str] = mapped_column(String(300))
+    display_name: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, added, merged, ignored
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id", ondelete="SET NULL"))
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    mention_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Analysis(Base):
+    """The current analysis of a post; `pipeline_version` says which models made it, for re-analysis."""
+
+    __tablename__ = "analyses"
+
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True)
+    language: Mapped[str] = mapped_column(String(10))
+    language_confidence: Mapped[float | None] = mapped_column(Float)
+    sentiment: Mapped[str] = mapped_column(String(10))  # negative, neutral, positive
+    sentiment_score: Mapped[float] = mapped_column(Float)
+    signals: Mapped[dict[str, Any]] = mapped_column(JSONCol)
+    pipeline_version: Mapped[str] = mapped_column(String(100))
+    analysed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Mention(Base):
+    """A business named in a post: linked to a merchant, or a discovered name awaiting review."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (Index(None, "merchant_id", "post_id"), Index(None, "post_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
+    discovered_id: Mapped[int | None] = mapped_column(
+        ForeignKey("discovered_businesses.id", ondelete="CASCADE")
+    )
+    surface: Mapped[str] = mapped_column(String(300))
+    method: Mapped[str] = mapped_column(String(20))  # handle, hashtag, name, alias, domain, fuzzy, ner, cue
+    score: Mapped[float] = mapped_column(Float)
+    span_start: Mapped[int | None] = mapped_column(Integer)
+    span_end: Mapped[int | None] = mapped_column(Integer)
+
+
+class Story(Base):
+    __tablename__ = "stories"
+    __table_args__ = (UniqueConstraint("post_id", "campaign_id"), Index(None, "campaign_id", "state", "score"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id", ondelete="SET NULL"))
+    original_story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"))
+    # candidate, shortlisted, rights_requested, rights_granted, featured, archived, rejected
+    state: Mapped[str] = mapped_column(String(20), default="candidate")
+    score: Mapped[float] = mapped_column(Float)
+    score_breakdown: Mapped[dict[str, Any]] = mapped_column(JSONCol)
+    featured_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    featured_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StoryTransition(Base):
+    """The audit trail: every state change with who, when and why; undo is another transition."""
+
+    __tablename__ = "story_transitions"
+    __table_args__ = (Index(None, "story_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RightsRequest(Base):
+    __tablename__ = "rights_requests"
+    __table_args__ = (Index(None, "story_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    message: Mapped[str] = mapped_column(Text)
+    consent_hashtag: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, granted, expired, cancelled
+    evidence_post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="SET NULL"))
+    granted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # stored case-folded
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))  # admin, curator, merchant
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UserMerchant(Base):
+    """Binds a merchant user to the merchant(s) whose data it may see."""
+
+    __tablename__ = "user_merchants"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Report(Base):
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("campaign_id", "week"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    week: Mapped[str] = mapped_column(String(10))  # ISO week, e.g. 2026-W47
+    definitions_version: Mapped[str] = mapped_column(String(20))
+    generated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONCol)
+
+
+class JobRun(Base):
+    __tablename__ = "job_runs"
+    __table_args__ = (Index(None, "job", "started_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    job: Mapped[str] = mapped_column(String(100))
+    # A scheduled unit of work carries a key so that a double fire is harmless.
+    dedup_key: Mapped[str | None] = mapped_column(String(300), unique=True)
+    status: Mapped[str] = mapped_column(String(20))  # running, ok, failed
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONCol)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Quarantine(Base):
+    """Payloads that could not be parsed: kept with the error, counted, shown; never silently dropped."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (Index(None, "source", "received_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(100))
+    platform: Mapped[str] = mapped_column(String(20))
+    payload: Mapped[str] = mapped_column(Text)
+    error: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

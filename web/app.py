@@ -1,0 +1,111 @@
+"""The aiohttp application: `/healthz` (the process is up), `/readyz` (the database answers and is migrated)
+and the home page summarising campaigns, sources and recent job runs.
+
+Pages are rendered by Jinja2 with autoescaping on: post text and names are untrusted everywhere they are
+shown. Every response carries a strict Content-Security-Policy so that even a missed escape cannot run
+a script.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from importlib.metadata import version
+from typing import Any
+
+import jinja2
+from aiohttp import web
+from sqlalchemy import text
+
+from jobs.services import Services
+from listener.readiness import UNCOLLECTABLE, source_readiness
+from storage.migrate import schema_state
+from storage.repositories.job_runs import recent_runs
+
+log = logging.getLogger(__name__)
+
+SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
+TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates", jinja2.Environment)
+
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _harden(headers: Any) -> None:
+    headers.setdefault("Content-Security-Policy", _CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        _harden(exc.headers)
+        raise
+    except Exception:
+        # The details go to the log, never to the page.
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        response = web.Response(status=500, text="Internal error: the operator can find the details in the log.\n")
+    _harden(response.headers)
+    return response
+
+
+def render(request: web.Request, template: str, **context: Any) -> web.Response:
+    html = request.app[TEMPLATES].get_template(template).render(**context)
+    return web.Response(text=html, content_type="text/html", charset="utf-8")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    try:
+        async with services.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        state = await schema_state(services.engine)
+    except Exception as exc:
+        log.warning("readiness check failed: %s", type(exc).__name__)
+        return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
+    if not state.up_to_date:
+        return web.json_response(
+            {"status": "unavailable", "database": "ok", "schema": state.current, "expected": state.head}, status=503
+        )
+    return web.json_response({"status": "ready", "database": "ok", "schema": state.current})
+
+
+async def home(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    async with services.sessions() as session:
+        runs = await recent_runs(session, limit=10)
+    return render(
+        request,
+        "home.html",
+        version=version("campaign-listener"),
+        campaigns=services.settings.campaigns,
+        sources=source_readiness(services.settings),
+        uncollectable=UNCOLLECTABLE,
+        runs=runs,
+    )
+
+
+def create_app(services: Services) -> web.Application:
+    app = web.Application(middlewares=[security_headers], client_max_size=1024**2)
+    app[SERVICES] = services
+    app[TEMPLATES] = jinja2.Environment(
+        loader=jinja2.PackageLoader("web", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    app.router.add_get("/", home, name="home")
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_static("/static/", path=__file__.rsplit("/", 1)[0] + "/static", name="static")
+    return app
