@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, text
+from sqlalchemy import CursorResult, delete, text
 
 from jobs.services import Services
 from storage.models import JobRun
@@ -20,7 +20,9 @@ async def run(services: Services) -> dict[str, Any]:
     async with services.sessions.begin() as session:
         services.campaign_ids = await sync_campaigns(session, services.settings.campaigns)
         cutoff = utcnow() - timedelta(days=JOB_HISTORY_DAYS)
-        trimmed = await session.execute(delete(JobRun).where(JobRun.finished_at < cutoff))
+        trimmed: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+            delete(JobRun).where(JobRun.finished_at < cutoff)
+        )
     if services.engine.dialect.name == "sqlite":
         async with services.engine.connect() as conn:
             await conn.execute(text("PRAGMA optimize"))

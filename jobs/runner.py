@@ -7,6 +7,7 @@ than killing the scheduler.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -44,10 +45,20 @@ async def run_job(services: Services, name: str, func: JobFunc, dedup_key: str |
     except Exception as exc:  # a job failure is recorded and reported, never silently lost
         error = f"{type(exc).__name__}: {exc}"
         log.exception("job %s failed", name)
-    seconds = time.perf_counter() - started
+    except asyncio.CancelledError:
+        # Cut short (shutdown past its grace): close the run as failed rather than leave it "running".
+        log.warning("job %s cancelled before it finished", name)
+        await _finish(services, run.id, {}, started, "cancelled before it finished (the service was stopping)")
+        raise
+    seconds = await _finish(services, run.id, detail, started, error)
     detail = {**detail, "seconds": round(seconds, 3)}
-    async with services.sessions.begin() as session:
-        await job_runs.finish_run(session, run.id, detail=detail, error=error)
     if error is None:
         log.info("job %s: ok in %.2fs %s", name, seconds, detail)
     return JobOutcome(name, "failed" if error else "ok", detail, error, seconds)
+
+
+async def _finish(services: Services, run_id: int, detail: dict[str, Any], started: float, error: str | None) -> float:
+    seconds = time.perf_counter() - started
+    async with services.sessions.begin() as session:
+        await job_runs.finish_run(session, run_id, detail={**detail, "seconds": round(seconds, 3)}, error=error)
+    return seconds

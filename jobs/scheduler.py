@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -26,7 +27,8 @@ log = logging.getLogger(__name__)
 class Clock:
     def __init__(self, services: Services) -> None:
         self._services = services
-        self._inflight: set[asyncio.Task[None]] = set()
+        self._inflight: set[asyncio.Task[Any]] = set()
+        self._stopping = False
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         settings = services.settings.scheduler
         self._add("housekeeping", housekeeping.run, IntervalTrigger(minutes=settings.housekeeping_minutes))
@@ -45,13 +47,15 @@ class Clock:
 
     def _tick(self, name: str, func: JobFunc) -> Callable[[], Awaitable[None]]:
         async def tick() -> None:
+            if self._stopping:  # fired just before stop(): take no new work
+                return
             task = asyncio.current_task()
             assert task is not None
-            self._inflight.add(task)  # type: ignore[arg-type]
+            self._inflight.add(task)
             try:
                 await run_job(self._services, name, func)
             finally:
-                self._inflight.discard(task)  # type: ignore[arg-type]
+                self._inflight.discard(task)
 
         return tick
 
@@ -63,12 +67,20 @@ class Clock:
         self._scheduler.start()
 
     async def stop(self, grace_seconds: float) -> None:
-        """Take no new work, then give the jobs in flight `grace_seconds` to finish and commit."""
-        self._scheduler.shutdown(wait=False)
+        """Take no new work, then give the jobs in flight `grace_seconds` to finish and commit.
+
+        The scheduler is shut down only once they are done: APScheduler's asyncio executor cancels the
+        job tasks still running when it shuts down, which would cut every job in flight short.
+        """
+        self._stopping = True
+        self._scheduler.pause()
         pending = set(self._inflight)
-        if not pending:
-            return
-        _, late = await asyncio.wait(pending, timeout=grace_seconds)
-        for task in late:
-            log.warning("a job did not finish within %.0fs of shutdown; cancelling it", grace_seconds)
-            task.cancel()
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=grace_seconds)
+            for task in late:
+                log.warning("a job did not finish within %.0fs of shutdown; cancelling it", grace_seconds)
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=5.0)  # let them record the cancellation and unwind
+        self._scheduler.shutdown(wait=False)
+        await asyncio.sleep(0)  # AsyncIOScheduler shuts down on the loop's next turn

@@ -45,7 +45,11 @@ def source_readiness(settings: Settings) -> list[SourceReadiness]:
     x_needs = () if secret("x_bearer_token") else ("set LISTENER_X_BEARER_TOKEN",)
     out.append(SourceReadiness("x", src.x.enabled, x_needs if src.x.enabled else (), "recent search API v2"))
 
-    m_needs = () if src.mastodon.instances else ("list instances in [sources.mastodon] instances or LISTENER_MASTODON_INSTANCES",)
+    m_needs = (
+        ()
+        if src.mastodon.instances
+        else ("list instances in [sources.mastodon] instances or LISTENER_MASTODON_INSTANCES",)
+    )
     token = "with LISTENER_MASTODON_TOKEN" if secret("mastodon_token") else "public timelines, no token"
     out.append(
         SourceReadiness(
@@ -78,7 +82,9 @@ def source_readiness(settings: Settings) -> list[SourceReadiness]:
     )
 
     r_needs = () if src.rss.feeds else ("list feeds in [sources.rss] feeds or LISTENER_RSS_FEEDS",)
-    out.append(SourceReadiness("rss", src.rss.enabled, r_needs if src.rss.enabled else (), f"{len(src.rss.feeds)} feed(s)"))
+    out.append(
+        SourceReadiness("rss", src.rss.enabled, r_needs if src.rss.enabled else (), f"{len(src.rss.feeds)} feed(s)")
+    )
     return out
 
 

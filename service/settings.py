@@ -253,13 +253,15 @@ def _env_bindings() -> dict[str, tuple[str, ...]]:
     bindings: dict[str, tuple[str, ...]] = {}
     for name in ("data_dir", "database_url", "log_level"):
         bindings[f"{ENV_PREFIX}{name.upper()}"] = (name,)
-    for section, model in (("web", WebSettings), ("scheduler", SchedulerSettings)):
-        for name in model.model_fields:
+    sections: tuple[tuple[str, type[BaseModel]], ...] = (("web", WebSettings), ("scheduler", SchedulerSettings))
+    for section, section_model in sections:
+        for name in section_model.model_fields:
             bindings[f"{ENV_PREFIX}{section.upper()}_{name.upper()}"] = (section, name)
     for source, info in SourcesSettings.model_fields.items():
-        model = info.annotation
-        assert isinstance(model, type) and issubclass(model, BaseModel)
-        for name in model.model_fields:
+        source_model = info.annotation
+        assert isinstance(source_model, type)
+        assert issubclass(source_model, BaseModel)
+        for name in source_model.model_fields:
             bindings[f"{ENV_PREFIX}{source.upper()}_{name.upper()}"] = ("sources", source, name)
     return bindings
 
@@ -310,7 +312,8 @@ def _describe(error: Mapping[str, Any], origin: str, env_for: Mapping[str, str])
     if kind == "extra_forbidden":
         parent = ".".join(str(p) for p in error["loc"][:-1])
         section = f"[{parent}]" if parent else "the top level"
-        return f"{origin}: unknown key '{error['loc'][-1]}' in {section} (check the spelling against listener.example.toml)"
+        key = error["loc"][-1]
+        return f"{origin}: unknown key '{key}' in {section} (check the spelling against listener.example.toml)"
     source = f"{env_for[loc]} (environment)" if loc in env_for else origin
     message = str(error["msg"]).removeprefix("Value error, ")
     value = error.get("input")

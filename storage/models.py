@@ -268,9 +268,7 @@ class Mention(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
     merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
-    discovered_id: Mapped[int | None] = mapped_column(
-        ForeignKey("discovered_businesses.id", ondelete="CASCADE")
-    )
+    discovered_id: Mapped[int | None] = mapped_column(ForeignKey("discovered_businesses.id", ondelete="CASCADE"))
     surface: Mapped[str] = mapped_column(String(300))
     method: Mapped[str] = mapped_column(String(20))  # handle, hashtag, name, alias, domain, fuzzy, ner, cue
     score: Mapped[float] = mapped_column(Float)
@@ -280,7 +278,10 @@ class Mention(Base):
 
 class Story(Base):
     __tablename__ = "stories"
-    __table_args__ = (UniqueConstraint("post_id", "campaign_id"), Index(None, "campaign_id", "state", "score"))
+    __table_args__ = (
+        UniqueConstraint("post_id", "campaign_id"),
+        Index(None, "campaign_id", "state", "score"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))

@@ -21,9 +21,28 @@ from urllib.parse import urlsplit
 
 from nlp.normalise import normalise_name
 
-COLUMNS = ("name", "aliases", "handles", "website", "address", "postcode", "city", "region", "category", "phone")
+COLUMNS = (
+    "name",
+    "aliases",
+    "handles",
+    "website",
+    "address",
+    "postcode",
+    "city",
+    "region",
+    "category",
+    "phone",
+)
 EXPORT_COLUMNS = ("id", *COLUMNS)
-_LIMITS = {"name": 300, "address": 500, "postcode": 20, "city": 200, "region": 200, "category": 200, "phone": 50}
+_LIMITS = {
+    "name": 300,
+    "address": 500,
+    "postcode": 20,
+    "city": 200,
+    "region": 200,
+    "category": 200,
+    "phone": 50,
+}
 
 PLATFORM_ALIASES = {
     "x": "x",
@@ -40,7 +59,10 @@ PLATFORM_ALIASES = {
 _HANDLE_RULES: dict[str, tuple[re.Pattern[str], str]] = {
     "x": (re.compile(r"[a-z0-9_]{1,15}"), "1-15 letters, digits or '_'"),
     "instagram": (re.compile(r"[a-z0-9._]{1,30}"), "1-30 letters, digits, '.' or '_'"),
-    "mastodon": (re.compile(r"[a-z0-9_]{1,30}@[a-z0-9-]+(\.[a-z0-9-]+)+"), "user@instance, e.g. @epis@piaille.fr"),
+    "mastodon": (
+        re.compile(r"[a-z0-9_]{1,30}@[a-z0-9-]+(\.[a-z0-9-]+)+"),
+        "user@instance, e.g. @epis@piaille.fr",
+    ),
     "bluesky": (re.compile(r"([a-z0-9-]+\.)+[a-z]{2,}"), "a domain handle, e.g. epis.bsky.social"),
     "facebook": (re.compile(r"[a-z0-9.]{5,50}"), "5-50 letters, digits or '.'"),
     "tiktok": (re.compile(r"[a-z0-9_.]{2,24}"), "2-24 letters, digits, '.' or '_'"),
@@ -141,7 +163,9 @@ def parse_handle(item: str) -> tuple[str, str]:
         raise RowError(f"handle {item!r} must be written platform:@handle, e.g. x:@troisepis")
     name = PLATFORM_ALIASES.get(platform.strip().casefold())
     if name is None:
-        raise RowError(f"unknown platform {platform.strip()!r} in handle {item!r} (known: {', '.join(sorted(_HANDLE_RULES))})")
+        raise RowError(
+            f"unknown platform {platform.strip()!r} in handle {item!r} (known: {', '.join(sorted(_HANDLE_RULES))})"
+        )
     handle = handle.strip().removeprefix("@").casefold()
     rule, wanted = _HANDLE_RULES[name]
     if not rule.fullmatch(handle):
@@ -224,7 +248,10 @@ def parse_registry(data: bytes) -> ParsedFile:
                 continue
             if len(cells) > len(header):
                 errors.append(
-                    (line, f"{len(cells)} fields but the header has {len(header)} (quote values containing the separator)")
+                    (
+                        line,
+                        f"{len(cells)} fields but the header has {len(header)} (quote values containing the separator)",
+                    )
                 )
                 continue
             named = {column: cells[i] for i, column in enumerate(header) if i < len(cells) and column}
@@ -255,7 +282,9 @@ def _header(cells: Sequence[str], warnings: list[str]) -> list[str]:
     names = [c.strip().lstrip("\ufeff").casefold() for c in cells]
     if "name" not in names:
         shown = ", ".join(repr(n) for n in names if n) or "nothing"
-        raise RegistryFileError(f"line 1: no 'name' column in the header (found {shown}); columns are: {', '.join(COLUMNS)}")
+        raise RegistryFileError(
+            f"line 1: no 'name' column in the header (found {shown}); columns are: {', '.join(COLUMNS)}"
+        )
     duplicates = sorted({n for n in names if n and names.count(n) > 1})
     if duplicates:
         raise RegistryFileError(f"line 1: column(s) {', '.join(duplicates)} appear more than once in the header")

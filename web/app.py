@@ -76,7 +76,8 @@ async def readyz(request: web.Request) -> web.Response:
         return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
     if not state.up_to_date:
         return web.json_response(
-            {"status": "unavailable", "database": "ok", "schema": state.current, "expected": state.head}, status=503
+            {"status": "unavailable", "database": "ok", "schema": state.current, "expected": state.head},
+            status=503,
         )
     return web.json_response({"status": "ready", "database": "ok", "schema": state.current})
 

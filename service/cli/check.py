@@ -15,7 +15,10 @@ async def _database_line(settings: Settings) -> tuple[str, bool]:
     path = sqlite_path(settings.database_url)
     where = redact_url(settings.database_url)
     if path is not None and not path.exists():
-        return f"{where}: not created yet (created and migrated on first use, or by `listener db upgrade`)", True
+        return (
+            f"{where}: not created yet (created and migrated on first use, or by `listener db upgrade`)",
+            True,
+        )
     engine = create_engine(settings.database_url)
     try:
         state = await schema_state(engine)

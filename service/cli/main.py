@@ -8,7 +8,6 @@ user's mistake; `-v` logs details to stderr for the operator.
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -114,4 +113,3 @@ def main() -> None:
     except KeyboardInterrupt:  # pragma: no cover - interactive only
         click.echo("interrupted", err=True)
         sys.exit(130)
-    logging.shutdown()

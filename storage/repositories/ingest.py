@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from listener.post import Post
@@ -217,7 +217,7 @@ async def ingest(
         if changes:
             await session.execute(update(PostRow), changes)
         if snapshots:
-            await session.execute(EngagementSnapshot.__table__.insert(), snapshots)
+            await session.execute(insert(EngagementSnapshot), snapshots)
         await _link_campaigns(session, post_ids, campaign_ids, now)
     if checkpoint is not None:
         await save_checkpoint(session, checkpoint, now)

@@ -119,7 +119,9 @@ async def _import_one(session: AsyncSession, row: ParsedRow, result: ImportResul
     if record.id is not None:
         merchant = await session.get(Merchant, record.id)
         if merchant is None:
-            result.errors.append((row.line, f"id {record.id} is not a merchant in this database (remove the id to create it)"))
+            result.errors.append(
+                (row.line, f"id {record.id} is not a merchant in this database (remove the id to create it)")
+            )
             return
     else:
         merchant = await session.scalar(select(Merchant).where(Merchant.key == record.key))
@@ -135,8 +137,16 @@ async def _import_one(session: AsyncSession, row: ParsedRow, result: ImportResul
         result.errors.append((row.line, f"handle {platform}:@{handle} already belongs to merchant {owner}"))
         return
     if merchant is None:
-        merchant = Merchant(key=record.key, name=record.name, status="active", feature_opt_out=False,
-                            created_at=now, updated_at=now, aliases=[], handles=[])
+        merchant = Merchant(
+            key=record.key,
+            name=record.name,
+            status="active",
+            feature_opt_out=False,
+            created_at=now,
+            updated_at=now,
+            aliases=[],
+            handles=[],
+        )
         _apply(merchant, record, now)
         session.add(merchant)
         await session.flush()

@@ -35,7 +35,9 @@ async def add_user(
 ) -> User:
     email = normalise_email(email)
     if role is Role.MERCHANT and not merchant_ids:
-        raise UserError("a merchant user must be bound to a merchant: add --merchant ID (see `listener merchants list`)")
+        raise UserError(
+            "a merchant user must be bound to a merchant: add --merchant ID (see `listener merchants list`)"
+        )
     if role is not Role.MERCHANT and merchant_ids:
         raise UserError(f"--merchant only applies to merchant users, not {role.value}")
     if await session.scalar(select(User.id).where(User.email == email)) is not None:

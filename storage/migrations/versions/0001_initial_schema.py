@@ -23,9 +23,7 @@ def upgrade() -> None:
 
     op.create_table(
         "authors",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("platform", sa.String(length=20), nullable=False),
         sa.Column("platform_id", sa.String(length=200), nullable=False),
         sa.Column("handle", sa.String(length=200), nullable=False),
@@ -33,16 +31,10 @@ def upgrade() -> None:
         sa.Column("followers", sa.BigInteger(), nullable=True),
         sa.Column("verified", sa.Boolean(), nullable=True),
         sa.Column("url", sa.Text(), nullable=True),
-        sa.Column(
-            "first_seen_at", storage.types.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column(
-            "updated_at", storage.types.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("first_seen_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_authors")),
-        sa.UniqueConstraint(
-            "platform", "platform_id", name=op.f("uq_authors_platform_platform_id")
-        ),
+        sa.UniqueConstraint("platform", "platform_id", name=op.f("uq_authors_platform_platform_id")),
     )
     with op.batch_alter_table("authors", schema=None) as batch_op:
         batch_op.create_index(
@@ -58,30 +50,22 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column(
             "hashtags",
-            sa.JSON().with_variant(
-                postgresql.JSONB(astext_type=sa.Text()), "postgresql"
-            ),
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
         sa.Column(
             "keywords",
-            sa.JSON().with_variant(
-                postgresql.JSONB(astext_type=sa.Text()), "postgresql"
-            ),
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
         sa.Column(
             "excluded",
-            sa.JSON().with_variant(
-                postgresql.JSONB(astext_type=sa.Text()), "postgresql"
-            ),
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
         sa.Column(
             "languages",
-            sa.JSON().with_variant(
-                postgresql.JSONB(astext_type=sa.Text()), "postgresql"
-            ),
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
         sa.Column("region", sa.String(length=100), nullable=False),
@@ -90,31 +74,21 @@ def upgrade() -> None:
         sa.Column("end_date", sa.Date(), nullable=True),
         sa.Column("consent_hashtag", sa.String(length=100), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column(
-            "updated_at", storage.types.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("updated_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_campaigns")),
         sa.UniqueConstraint("slug", name=op.f("uq_campaigns_slug")),
     )
     op.create_table(
         "job_runs",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("job", sa.String(length=100), nullable=False),
         sa.Column("dedup_key", sa.String(length=300), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column(
-            "started_at", storage.types.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column(
-            "finished_at", storage.types.UTCDateTime(timezone=True), nullable=True
-        ),
+        sa.Column("started_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
             "detail",
-            sa.JSON().with_variant(
-                postgresql.JSONB(astext_type=sa.Text()), "postgresql"
-            ),
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
         sa.Column("error", sa.Text(), nullable=True),
@@ -142,30 +116,20 @@ def upgrade() -> None:
         sa.Column("phone", sa.String(length=50), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("feature_opt_out", sa.Boolean(), nullable=False),
-        sa.Column(
-            "created_at", storage.types.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column(
-            "updated_at", storage.types.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_merchants")),
         sa.UniqueConstraint("key", name=op.f("uq_merchants_key")),
     )
     op.create_table(
         "quarantine",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("source", sa.String(length=100), nullable=False),
         sa.Column("platform", sa.String(length=20), nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("error", sa.Text(), nullable=False),
-        sa.Column(
-            "received_at", storage.types.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column(
-            "resolved_at", storage.types.UTCDateTime(timezone=True), nullable=True
-        ),
+        sa.Column("received_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quarantine")),
     )
     with op.batch_alter_table("quarantine", schema=None) as batch_op:
@@ -187,12 +151,8 @@ def upgrade() -> None:
             storage.types.UTCDateTime(timezone=True),
             nullable=True,
         ),
-        sa.Column(
-            "last_run_at", storage.types.UTCDateTime(timezone=True), nullable=True
-        ),
-        sa.Column(
-            "last_success_at", storage.types.UTCDateTime(timezone=True), nullable=True
-        ),
+        sa.Column("last_run_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_success_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_new_posts", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sources")),
         sa.UniqueConstraint("name", name=op.f("uq_sources_name")),
@@ -204,12 +164,8 @@ def upgrade() -> None:
         sa.Column("password_hash", sa.String(length=200), nullable=False),
         sa.Column("role", sa.String(length=20), nullable=False),
         sa.Column("disabled", sa.Boolean(), nullable=False),
-        sa.Column(
-            "created_at", storage.types.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column(
-            "last_login_at", storage.types.UTCDateTime(timezone=True), nullable=True
-        ),
+        sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_login_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
     )
@@ -221,14 +177,10 @@ def upgrade() -> None:
         sa.Column("query_key", sa.String(length=200), nullable=False),
         sa.Column(
             "position",
-            sa.JSON().with_variant(
-                postgresql.JSONB(astext_type=sa.Text()), "postgresql"
-            ),
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
-        sa.Column(
-            "updated_at", storage.types.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("updated_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["campaign_id"],
             ["campaigns.id"],
@@ -256,9 +208,7 @@ def upgrade() -> None:
         sa.Column("display_name", sa.String(length=300), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("merchant_id", sa.Integer(), nullable=True),
-        sa.Column(
-            "first_seen_at", storage.types.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("first_seen_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("mention_count", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["merchant_id"],
@@ -267,9 +217,7 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_discovered_businesses")),
-        sa.UniqueConstraint(
-            "normalized", name=op.f("uq_discovered_businesses_normalized")
-        ),
+        sa.UniqueConstraint("normalized", name=op.f("uq_discovered_businesses_normalized")),
     )
     op.create_table(
         "merchant_aliases",
@@ -304,15 +252,11 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_merchant_handles")),
-        sa.UniqueConstraint(
-            "platform", "handle", name=op.f("uq_merchant_handles_platform_handle")
-        ),
+        sa.UniqueConstraint("platform", "handle", name=op.f("uq_merchant_handles_platform_handle")),
     )
     op.create_table(
         "posts",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("platform", sa.String(length=20), nullable=False),
         sa.Column("platform_id", sa.String(length=200), nullable=False),
         sa.Column(
@@ -322,43 +266,29 @@ def upgrade() -> None:
         ),
         sa.Column("url", sa.Text(), nullable=True),
         sa.Column("text", sa.Text(), nullable=False),
-        sa.Column(
-            "created_at", storage.types.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column(
-            "collected_at", storage.types.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column(
-            "updated_at", storage.types.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("collected_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("language_hint", sa.String(length=20), nullable=True),
         sa.Column("kind", sa.String(length=10), nullable=False),
         sa.Column(
             "hashtags",
-            sa.JSON().with_variant(
-                postgresql.JSONB(astext_type=sa.Text()), "postgresql"
-            ),
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
         sa.Column(
             "mentions",
-            sa.JSON().with_variant(
-                postgresql.JSONB(astext_type=sa.Text()), "postgresql"
-            ),
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
         sa.Column(
             "urls",
-            sa.JSON().with_variant(
-                postgresql.JSONB(astext_type=sa.Text()), "postgresql"
-            ),
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
         sa.Column(
             "media",
-            sa.JSON().with_variant(
-                postgresql.JSONB(astext_type=sa.Text()), "postgresql"
-            ),
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
         sa.Column("reply_to_id", sa.String(length=200), nullable=True),
@@ -372,17 +302,11 @@ def upgrade() -> None:
         sa.Column("query", sa.Text(), nullable=True),
         sa.Column(
             "raw",
-            sa.JSON().with_variant(
-                postgresql.JSONB(astext_type=sa.Text()), "postgresql"
-            ),
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=True,
         ),
-        sa.Column(
-            "analysed_at", storage.types.UTCDateTime(timezone=True), nullable=True
-        ),
-        sa.Column(
-            "lease_until", storage.types.UTCDateTime(timezone=True), nullable=True
-        ),
+        sa.Column("analysed_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("lease_until", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["author_id"],
             ["authors.id"],
@@ -390,20 +314,12 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_posts")),
-        sa.UniqueConstraint(
-            "platform", "platform_id", name=op.f("uq_posts_platform_platform_id")
-        ),
+        sa.UniqueConstraint("platform", "platform_id", name=op.f("uq_posts_platform_platform_id")),
     )
     with op.batch_alter_table("posts", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_posts_analysed_at"), ["analysed_at"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_posts_author_id"), ["author_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_posts_created_at"), ["created_at"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_posts_analysed_at"), ["analysed_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_posts_author_id"), ["author_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_posts_created_at"), ["created_at"], unique=False)
 
     op.create_table(
         "reports",
@@ -411,14 +327,10 @@ def upgrade() -> None:
         sa.Column("campaign_id", sa.Integer(), nullable=False),
         sa.Column("week", sa.String(length=10), nullable=False),
         sa.Column("definitions_version", sa.String(length=20), nullable=False),
-        sa.Column(
-            "generated_at", storage.types.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("generated_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column(
             "data",
-            sa.JSON().with_variant(
-                postgresql.JSONB(astext_type=sa.Text()), "postgresql"
-            ),
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
         sa.ForeignKeyConstraint(
@@ -428,9 +340,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reports")),
-        sa.UniqueConstraint(
-            "campaign_id", "week", name=op.f("uq_reports_campaign_id_week")
-        ),
+        sa.UniqueConstraint("campaign_id", "week", name=op.f("uq_reports_campaign_id_week")),
     )
     op.create_table(
         "user_merchants",
@@ -448,9 +358,7 @@ def upgrade() -> None:
             name=op.f("fk_user_merchants_user_id_users"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint(
-            "user_id", "merchant_id", name=op.f("pk_user_merchants")
-        ),
+        sa.PrimaryKeyConstraint("user_id", "merchant_id", name=op.f("pk_user_merchants")),
     )
     op.create_table(
         "analyses",
@@ -465,15 +373,11 @@ def upgrade() -> None:
         sa.Column("sentiment_score", sa.Float(), nullable=False),
         sa.Column(
             "signals",
-            sa.JSON().with_variant(
-                postgresql.JSONB(astext_type=sa.Text()), "postgresql"
-            ),
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
         sa.Column("pipeline_version", sa.String(length=100), nullable=False),
-        sa.Column(
-            "analysed_at", storage.types.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("analysed_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["post_id"],
             ["posts.id"],
@@ -484,9 +388,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "engagement_snapshots",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column(
             "post_id",
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
@@ -515,9 +417,7 @@ def upgrade() -> None:
 
     op.create_table(
         "mentions",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column(
             "post_id",
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
@@ -556,9 +456,7 @@ def upgrade() -> None:
             ["merchant_id", "post_id"],
             unique=False,
         )
-        batch_op.create_index(
-            batch_op.f("ix_mentions_post_id"), ["post_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_mentions_post_id"), ["post_id"], unique=False)
 
     op.create_table(
         "post_campaigns",
@@ -568,9 +466,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("campaign_id", sa.Integer(), nullable=False),
-        sa.Column(
-            "matched_at", storage.types.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("matched_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["campaign_id"],
             ["campaigns.id"],
@@ -583,9 +479,7 @@ def upgrade() -> None:
             name=op.f("fk_post_campaigns_post_id_posts"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint(
-            "post_id", "campaign_id", name=op.f("pk_post_campaigns")
-        ),
+        sa.PrimaryKeyConstraint("post_id", "campaign_id", name=op.f("pk_post_campaigns")),
     )
     with op.batch_alter_table("post_campaigns", schema=None) as batch_op:
         batch_op.create_index(
@@ -609,23 +503,13 @@ def upgrade() -> None:
         sa.Column("score", sa.Float(), nullable=False),
         sa.Column(
             "score_breakdown",
-            sa.JSON().with_variant(
-                postgresql.JSONB(astext_type=sa.Text()), "postgresql"
-            ),
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
-        sa.Column(
-            "featured_from", storage.types.UTCDateTime(timezone=True), nullable=True
-        ),
-        sa.Column(
-            "featured_until", storage.types.UTCDateTime(timezone=True), nullable=True
-        ),
-        sa.Column(
-            "created_at", storage.types.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column(
-            "updated_at", storage.types.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("featured_from", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("featured_until", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["campaign_id"],
             ["campaigns.id"],
@@ -651,9 +535,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_stories")),
-        sa.UniqueConstraint(
-            "post_id", "campaign_id", name=op.f("uq_stories_post_id_campaign_id")
-        ),
+        sa.UniqueConstraint("post_id", "campaign_id", name=op.f("uq_stories_post_id_campaign_id")),
     )
     with op.batch_alter_table("stories", schema=None) as batch_op:
         batch_op.create_index(
@@ -667,12 +549,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("story_id", sa.Integer(), nullable=False),
         sa.Column("requested_by", sa.Integer(), nullable=True),
-        sa.Column(
-            "requested_at", storage.types.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column(
-            "expires_at", storage.types.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("requested_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
         sa.Column("consent_hashtag", sa.String(length=100), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
@@ -681,9 +559,7 @@ def upgrade() -> None:
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
             nullable=True,
         ),
-        sa.Column(
-            "granted_at", storage.types.UTCDateTime(timezone=True), nullable=True
-        ),
+        sa.Column("granted_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["evidence_post_id"],
             ["posts.id"],
@@ -705,9 +581,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rights_requests")),
     )
     with op.batch_alter_table("rights_requests", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_rights_requests_story_id"), ["story_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_rights_requests_story_id"), ["story_id"], unique=False)
 
     op.create_table(
         "story_transitions",

@@ -1,0 +1,57 @@
+# campaign-listener: the two commands of the README (`make run`, `make test`) and the helpers around them.
+# Everything installs into ./.venv from the package index, pinned by pyproject.toml and constraints.txt.
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+DEPS   := pyproject.toml constraints.txt
+
+.PHONY: run serve test lint format bench demo install dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# Stamps re-run the install whenever the pinned dependencies change.
+$(VENV)/.runtime: $(BIN)/python $(DEPS)
+	$(PIP) install --quiet -c constraints.txt -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime
+	$(PIP) install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.runtime
+dev: $(VENV)/.dev
+
+## Install, migrate the embedded SQLite database (./data by default) and start the service.
+run: install
+	$(BIN)/listener db upgrade
+	exec $(BIN)/listener run
+
+## Install the dev dependencies, check style and types, run the whole test suite.
+test: dev lint
+	$(BIN)/python -m pytest
+
+lint: dev
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+format: dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## Benchmarks (ratios against baselines measured in the same run); ARGS=--quick for a short run.
+bench: dev
+	$(BIN)/python -m bench $(ARGS)
+
+## A sample registry of fictitious shops in its own data directory, then the service.
+demo: install
+	LISTENER_DATA_DIR=data/demo $(BIN)/listener db upgrade
+	-LISTENER_DATA_DIR=data/demo $(BIN)/listener merchants import service/samples/merchants.csv
+	LISTENER_DATA_DIR=data/demo exec $(BIN)/listener run
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info
