@@ -34,6 +34,8 @@ COLUMNS = (
     "phone",
 )
 EXPORT_COLUMNS = ("id", *COLUMNS)
+# Aliases are stored in a 300-character column (PostgreSQL enforces it; SQLite would not).
+_ALIAS_LIMIT = 300
 _LIMITS = {
     "name": 300,
     "address": 500,
@@ -123,8 +125,16 @@ class ParsedFile:
 
 
 def _decode(data: bytes) -> str:
-    if b"\x00" in data[:4096]:
-        raise RegistryFileError("this is not a CSV text file (it contains NUL bytes); export the sheet as CSV")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise RegistryFileError(
+            "the file is UTF-16 (Excel's 'Unicode Text'); save it as 'CSV UTF-8' in your spreadsheet instead"
+        )
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data[:nul].count(b"\n") + 1
+        raise RegistryFileError(
+            f"line {line}: this is not a CSV text file (it contains NUL bytes); export the sheet as CSV"
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -145,7 +155,7 @@ def _clean(value: str | None, column: str) -> str | None:
     if value is None:
         return None
     value = " ".join(value.split())
-    if value.startswith("'") and value[1:2] in _FORMULA_START:
+    if value.startswith("'") and value.lstrip("'")[:1] in _FORMULA_START:
         value = value[1:]  # our own export's formula guard
     if not value:
         return None
@@ -175,8 +185,11 @@ def parse_handle(item: str) -> tuple[str, str]:
 
 def normalise_website(value: str) -> str:
     url = value if "://" in value else f"https://{value}"
-    parts = urlsplit(url)
-    host = (parts.hostname or "").casefold()
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").casefold()
+    except ValueError:  # e.g. "https://[shop" (an unclosed IPv6 bracket)
+        raise RowError(f"website {value!r} is not a web address (e.g. https://troisepis.fr)") from None
     if parts.scheme not in ("http", "https") or not _HOST.fullmatch(host) or " " in value:
         raise RowError(f"website {value!r} is not a web address (e.g. https://troisepis.fr)")
     path = parts.path.rstrip("/")
@@ -188,11 +201,19 @@ def _record(cells: dict[str, str], present: frozenset[str]) -> MerchantRecord:
     name = values["name"]
     if not name:
         raise RowError("name is empty (it is the only required column)")
+    if not normalise_name(name):
+        raise RowError(f"name {name!r} has no letters or digits")
     aliases: list[str] = []
+    seen_aliases = {normalise_name(name)}
     for alias in (values["aliases"] or "").split("|"):
         alias = alias.strip()
-        if alias and normalise_name(alias) != normalise_name(name) and alias not in aliases:
-            aliases.append(alias)
+        normalized = normalise_name(alias)
+        if not normalized or normalized in seen_aliases:
+            continue  # empty, punctuation only, the name itself, or another spelling of an alias already given
+        if len(alias) > _ALIAS_LIMIT:
+            raise RowError(f"alias {alias[:40]!r}... is longer than {_ALIAS_LIMIT} characters")
+        seen_aliases.add(normalized)
+        aliases.append(alias)
     handles: list[tuple[str, str]] = []
     for item in (values["handles"] or "").split(";"):
         if item.strip():
@@ -205,7 +226,7 @@ def _record(cells: dict[str, str], present: frozenset[str]) -> MerchantRecord:
         raise RowError(f"phone {phone!r} is not a phone number (digits, spaces, + - . ( ) only)")
     merchant_id: int | None = None
     if values["id"]:
-        if not values["id"].isdigit():
+        if not re.fullmatch(r"[0-9]{1,18}", values["id"]):
             raise RowError(f"id {values['id']!r} must be a whole number (as written by `listener merchants export`)")
         merchant_id = int(values["id"])
     return MerchantRecord(
@@ -237,6 +258,7 @@ def parse_registry(data: bytes) -> ParsedFile:
     warnings: list[str] = []
     seen_keys: dict[str, int] = {}
     seen_handles: dict[tuple[str, str], int] = {}
+    seen_ids: dict[int, int] = {}
     previous_end = 0
     try:
         for cells in reader:
@@ -244,7 +266,7 @@ def parse_registry(data: bytes) -> ParsedFile:
             if not any(c.strip() for c in cells):
                 continue
             if header is None:
-                header = _header(cells, warnings)
+                header = _header(cells, warnings, line)
                 continue
             if len(cells) > len(header):
                 errors.append(
@@ -263,11 +285,16 @@ def parse_registry(data: bytes) -> ParsedFile:
             if record.id is None and record.key in seen_keys:
                 errors.append((line, f"same merchant as line {seen_keys[record.key]} (same name and postcode/city)"))
                 continue
+            if record.id is not None and record.id in seen_ids:
+                errors.append((line, f"id {record.id} is already given to line {seen_ids[record.id]}"))
+                continue
             clash = next((h for h in record.handles if h in seen_handles), None)
             if clash:
                 errors.append((line, f"handle {clash[0]}:@{clash[1]} is already given to line {seen_handles[clash]}"))
                 continue
             seen_keys.setdefault(record.key, line)
+            if record.id is not None:
+                seen_ids[record.id] = line
             for handle in record.handles:
                 seen_handles[handle] = line
             rows.append(ParsedRow(line, record))
@@ -278,16 +305,16 @@ def parse_registry(data: bytes) -> ParsedFile:
     return ParsedFile(rows=rows, errors=errors, warnings=warnings)
 
 
-def _header(cells: Sequence[str], warnings: list[str]) -> list[str]:
+def _header(cells: Sequence[str], warnings: list[str], line: int) -> list[str]:
     names = [c.strip().lstrip("\ufeff").casefold() for c in cells]
     if "name" not in names:
         shown = ", ".join(repr(n) for n in names if n) or "nothing"
         raise RegistryFileError(
-            f"line 1: no 'name' column in the header (found {shown}); columns are: {', '.join(COLUMNS)}"
+            f"line {line}: no 'name' column in the header (found {shown}); columns are: {', '.join(COLUMNS)}"
         )
     duplicates = sorted({n for n in names if n and names.count(n) > 1})
     if duplicates:
-        raise RegistryFileError(f"line 1: column(s) {', '.join(duplicates)} appear more than once in the header")
+        raise RegistryFileError(f"line {line}: column(s) {', '.join(duplicates)} appear more than once in the header")
     unknown = [n for n in names if n and n not in EXPORT_COLUMNS]
     if unknown:
         warnings.append(f"column(s) {', '.join(unknown)} are not used and were ignored")
@@ -297,6 +324,8 @@ def _header(cells: Sequence[str], warnings: list[str]) -> list[str]:
 def _guard(value: str) -> str:
     if value.startswith(_FORMULA_START) and not _PHONE_LIKE.fullmatch(value):
         return "'" + value
+    if value.startswith("'") and value.lstrip("'")[:1] in _FORMULA_START:
+        return "'" + value  # the import removes one leading apostrophe from these: keep the data's own
     return value
 
 

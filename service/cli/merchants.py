@@ -12,7 +12,7 @@ import click
 from service.cli.main import UserFacingError, cli_context, run_async
 from service.settings import Settings
 from service.wiring import open_services
-from storage.registry_csv import ParsedFile, parse_registry, write_registry
+from storage.registry_csv import ParsedFile, RegistryFileError, parse_registry, write_registry
 from storage.repositories.merchants import ImportResult, import_merchants, list_merchants, to_record
 
 
@@ -52,7 +52,10 @@ def merchants_import(ctx: click.Context, file: Path, dry_run: bool, as_json: boo
     and the exit code is 1 when any row was rejected.
     """
     settings = cli_context(ctx).settings
-    parsed = parse_registry(_read(file))
+    try:
+        parsed = parse_registry(_read(file))
+    except RegistryFileError as exc:
+        raise UserFacingError(f"{file}: {exc}") from None
     result = run_async(_import(settings, parsed, dry_run))
     errors = sorted(parsed.errors + result.errors)
     if as_json:
@@ -95,7 +98,8 @@ async def _list(settings: Settings) -> list[dict[str, Any]]:
                     "id": m.id,
                     "name": m.name,
                     "aliases": [a.alias for a in m.aliases if not a.blocked],
-                    "handles": {f"{h.platform}": f"@{h.handle}" for h in m.handles},
+                    # A list: a merchant may have several accounts on one platform.
+                    "handles": [f"{h.platform}:@{h.handle}" for h in m.handles],
                     "website": m.website,
                     "address": m.address,
                     "postcode": m.postcode,
@@ -124,13 +128,14 @@ def merchants_list(ctx: click.Context, as_json: bool) -> None:
     width = max(len(str(r["id"])) for r in rows)
     for r in rows:
         place = " ".join(x for x in (r["postcode"], r["city"]) if x) or "—"
-        handles = " ".join(f"{p}:{h}" for p, h in r["handles"].items())
+        handles = " ".join(r["handles"])
         click.echo(f"{r['id']:>{width}}  {r['name']}  ·  {place}  ·  {r['category'] or '—'}  {handles}".rstrip())
 
 
-async def _export(settings: Settings) -> str:
+async def _export(settings: Settings) -> tuple[str, int]:
     async with open_services(settings) as services, services.sessions() as session:
-        return write_registry(to_record(m) for m in await list_merchants(session))
+        merchants = await list_merchants(session)
+        return write_registry(to_record(m) for m in merchants), len(merchants)
 
 
 @merchants_group.command("export")
@@ -141,7 +146,7 @@ def merchants_export(ctx: click.Context, file: Path | None) -> None:
 
     The file can be edited and imported again: the `id` column makes the import update those merchants.
     """
-    data = run_async(_export(cli_context(ctx).settings))
+    data, count = run_async(_export(cli_context(ctx).settings))
     if file is None:
         sys.stdout.buffer.write(data.encode("utf-8"))
         sys.stdout.flush()
@@ -150,7 +155,7 @@ def merchants_export(ctx: click.Context, file: Path | None) -> None:
         file.write_bytes(data.encode("utf-8"))
     except OSError as exc:
         raise UserFacingError(f"cannot write {file}: {exc.strerror}") from None
-    click.echo(f"wrote {data.count(chr(10)) - 1} merchant(s) to {file}", err=True)
+    click.echo(f"wrote {count} merchant(s) to {file}", err=True)
 
 
 COMMANDS = [merchants_group]

@@ -6,8 +6,9 @@ page and loses nothing. The same batch ingested twice changes nothing: posts are
 platform id; an existing post is only updated when its metrics (or edited text) changed, and each change
 is kept as an engagement snapshot.
 
-Rows are written set-wise (multi-row INSERT ... ON CONFLICT, executemany UPDATE): per-row ORM flushes are
-tens of times slower and ingest is on the hot path.
+Rows are written set-wise (multi-row INSERT ... ON CONFLICT ... RETURNING, executemany UPDATE) through
+`_bulk.BulkWriter`: ingest is the hot path, and per-row ORM or compiled-insert parameter processing costs
+several times what the database needs.
 """
 
 from __future__ import annotations
@@ -17,14 +18,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from listener.post import Post
-from storage.models import Author as AuthorRow
-from storage.models import Checkpoint, EngagementSnapshot, PostCampaign
-from storage.models import Post as PostRow
-from storage.repositories._sql import chunks, upsert_insert, utcnow
+from storage.models import Checkpoint
+from storage.repositories._bulk import BulkWriter, Json
+from storage.repositories._sql import utcnow
 
 # SQLite allows 32766 bound parameters per statement; posts have ~28 columns.
 _CHUNK = 500
@@ -60,53 +60,61 @@ class IngestCounts:
 
 
 _METRICS = ("likes", "reposts", "replies", "quotes", "views")
+AUTHOR_COLUMNS = (
+    "platform", "platform_id", "handle", "display_name", "followers", "verified", "url", "first_seen_at", "updated_at",
+)  # fmt: skip
+POST_COLUMNS = (
+    "platform", "platform_id", "author_id", "url", "text", "created_at", "collected_at", "updated_at",
+    "language_hint", "kind", "hashtags", "mentions", "urls", "media", "reply_to_id", "repost_of_id",
+    "quote_of_id", "likes", "reposts", "replies", "quotes", "views", "query", "raw",
+)  # fmt: skip
+_AUTHOR_UPSERT = (
+    "ON CONFLICT (platform, platform_id) DO UPDATE SET handle = excluded.handle, "
+    "display_name = excluded.display_name, "
+    # A payload without follower counts must not erase the last known figure.
+    "followers = COALESCE(excluded.followers, authors.followers), "
+    "verified = COALESCE(excluded.verified, authors.verified), "
+    "url = COALESCE(excluded.url, authors.url), updated_at = excluded.updated_at"
+)
+_UPDATE_POST = (
+    "UPDATE posts SET text = ?, updated_at = ?, likes = ?, reposts = ?, replies = ?, quotes = ?, views = ? WHERE id = ?"
+)
+_SNAPSHOT_COLUMNS = ("post_id", "taken_at", *_METRICS)
 
 
-def _author_row(post: Post, now: datetime) -> dict[str, Any]:
+def author_values(post: Post, now: datetime) -> tuple[Any, ...]:
     a = post.author
-    return {
-        "platform": post.platform.value,
-        "platform_id": a.platform_id,
-        "handle": a.handle,
-        "display_name": a.display_name,
-        "followers": a.followers,
-        "verified": a.verified,
-        "url": a.url,
-        "first_seen_at": now,
-        "updated_at": now,
-    }
+    return (post.platform.value, a.platform_id, a.handle, a.display_name, a.followers, a.verified, a.url, now, now)
 
 
-def _post_row(post: Post, author_id: int, now: datetime) -> dict[str, Any]:
+def post_values(post: Post, author_id: int, now: datetime) -> tuple[Any, ...]:
     m = post.metrics
-    return {
-        "platform": post.platform.value,
-        "platform_id": post.platform_id,
-        "author_id": author_id,
-        "url": post.url,
-        "text": post.text,
-        "created_at": post.created_at,
-        "collected_at": now,
-        "updated_at": now,
-        "language_hint": post.language_hint,
-        "kind": post.kind.value,
-        "hashtags": list(post.hashtags),
-        "mentions": list(post.mentions),
-        "urls": list(post.urls),
-        "media": [{"kind": md.kind, "url": md.url, "alt_text": md.alt_text} for md in post.media],
-        "reply_to_id": post.reply_to_id,
-        "repost_of_id": post.repost_of_id,
-        "quote_of_id": post.quote_of_id,
-        "likes": m.likes,
-        "reposts": m.reposts,
-        "replies": m.replies,
-        "quotes": m.quotes,
-        "views": m.views,
-        "query": post.query,
-        "raw": post.raw,
-        "analysed_at": None,
-        "lease_until": None,
-    }
+    return (
+        post.platform.value,
+        post.platform_id,
+        author_id,
+        post.url,
+        post.text,
+        post.created_at,
+        now,
+        now,
+        post.language_hint,
+        post.kind.value,
+        Json(list(post.hashtags)),
+        Json(list(post.mentions)),
+        Json(list(post.urls)),
+        Json([{"kind": md.kind, "url": md.url, "alt_text": md.alt_text} for md in post.media]),
+        post.reply_to_id,
+        post.repost_of_id,
+        post.quote_of_id,
+        m.likes,
+        m.reposts,
+        m.replies,
+        m.quotes,
+        m.views,
+        post.query,
+        Json(post.raw),
+    )
 
 
 def _dedupe(posts: Iterable[Post]) -> tuple[list[Post], int]:
@@ -119,52 +127,36 @@ def _dedupe(posts: Iterable[Post]) -> tuple[list[Post], int]:
     return list(latest.values()), count - len(latest)
 
 
-async def _upsert_authors(session: AsyncSession, posts: Sequence[Post], now: datetime) -> dict[tuple[str, str], int]:
-    table: Table = AuthorRow.__table__  # type: ignore[assignment]
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
+async def _upsert_authors(writer: BulkWriter, posts: Sequence[Post], now: datetime) -> dict[tuple[str, str], int]:
+    rows: dict[tuple[str, str], tuple[Any, ...]] = {}
     for post in posts:
-        rows[(post.platform.value, post.author.platform_id)] = _author_row(post, now)
-    ids: dict[tuple[str, str], int] = {}
-    for chunk in chunks(list(rows.values()), _CHUNK):
-        stmt = upsert_insert(session, table)
-        excluded = stmt.excluded
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[table.c.platform, table.c.platform_id],
-            set_={
-                "handle": excluded.handle,
-                "display_name": excluded.display_name,
-                # A payload without follower counts must not erase the last known figure.
-                "followers": func.coalesce(excluded.followers, table.c.followers),
-                "verified": func.coalesce(excluded.verified, table.c.verified),
-                "url": func.coalesce(excluded.url, table.c.url),
-                "updated_at": excluded.updated_at,
-            },
-        ).returning(table.c.id, table.c.platform, table.c.platform_id)
-        result = await session.execute(stmt.values(list(chunk)))
-        for author_id, platform, platform_id in result:
-            ids[(platform, platform_id)] = author_id
-    return ids
+        rows[(post.platform.value, post.author.platform_id)] = author_values(post, now)
+    returned = await writer.insert(
+        "authors",
+        AUTHOR_COLUMNS,
+        list(rows.values()),
+        on_conflict=_AUTHOR_UPSERT,
+        returning=("id", "platform", "platform_id"),
+    )
+    return {(platform, platform_id): author_id for author_id, platform, platform_id in returned}
 
 
 async def _existing_posts(
-    session: AsyncSession, posts: Sequence[Post]
+    writer: BulkWriter, posts: Sequence[Post]
 ) -> dict[tuple[str, str], tuple[int, str, tuple[int | None, ...]]]:
     by_platform: dict[str, list[str]] = {}
     for post in posts:
         by_platform.setdefault(post.platform.value, []).append(post.platform_id)
     found: dict[tuple[str, str], tuple[int, str, tuple[int | None, ...]]] = {}
     for platform, ids in by_platform.items():
-        for chunk in chunks(ids, _CHUNK):
-            result = await session.execute(
-                select(
-                    PostRow.id,
-                    PostRow.platform_id,
-                    PostRow.text,
-                    *(getattr(PostRow, m) for m in _METRICS),
-                ).where(PostRow.platform == platform, PostRow.platform_id.in_(chunk))
-            )
-            for row in result:
-                found[(platform, row[1])] = (row[0], row[2], tuple(row[3:]))
+        rows = await writer.select_in(
+            f"SELECT id, platform_id, text, {', '.join(_METRICS)} FROM posts WHERE platform = ? AND {{in}}",  # noqa: S608
+            (platform,),
+            "platform_id",
+            ids,
+        )
+        for row in rows:
+            found[(platform, row[1])] = (row[0], row[2], tuple(row[3:]))
     return found
 
 
@@ -190,17 +182,17 @@ async def ingest(
     batch, duplicates = _dedupe(posts)
     counts = IngestCounts(unchanged=duplicates)
     if batch:
-        author_ids = await _upsert_authors(session, batch, now)
-        existing = await _existing_posts(session, batch)
-        fresh: list[dict[str, Any]] = []
-        changes: list[dict[str, Any]] = []
-        snapshots: list[dict[str, Any]] = []
+        writer = BulkWriter(session)
+        existing = await _existing_posts(writer, batch)
+        author_ids = await _upsert_authors(writer, batch, now)
+        fresh: list[Post] = []
+        changes: list[tuple[Any, ...]] = []
+        snapshots: list[tuple[Any, ...]] = []
         post_ids: list[int] = []
         for post in batch:
-            key = (post.platform.value, post.platform_id)
-            known = existing.get(key)
+            known = existing.get((post.platform.value, post.platform_id))
             if known is None:
-                fresh.append(_post_row(post, author_ids[(post.platform.value, post.author.platform_id)], now))
+                fresh.append(post)
                 continue
             post_id, old_text, old_metrics = known
             post_ids.append(post_id)
@@ -209,77 +201,71 @@ async def ingest(
                 counts.unchanged += 1
                 continue
             counts.updated += 1
-            values = dict(zip(_METRICS, metrics, strict=True))
-            changes.append({"id": post_id, "text": post.text, "updated_at": now, **values})
+            changes.append((post.text, now, *metrics, post_id))
             if metrics != old_metrics:
-                snapshots.append({"post_id": post_id, "taken_at": now, **values})
-        await _insert_new(session, fresh, counts, snapshots, post_ids, now)
-        if changes:
-            await session.execute(update(PostRow), changes)
-        if snapshots:
-            await session.execute(insert(EngagementSnapshot), snapshots)
-        await _link_campaigns(session, post_ids, campaign_ids, now)
+                snapshots.append((post_id, now, *metrics))
+        await _insert_new(writer, fresh, author_ids, counts, snapshots, post_ids, now)
+        await writer.executemany(_UPDATE_POST, changes)
+        await writer.insert("engagement_snapshots", _SNAPSHOT_COLUMNS, snapshots)
+        if campaign_ids and post_ids:
+            links = [(p, c, now) for p in post_ids for c in campaign_ids]
+            await writer.insert(
+                "post_campaigns", ("post_id", "campaign_id", "matched_at"), links, on_conflict="ON CONFLICT DO NOTHING"
+            )
     if checkpoint is not None:
         await save_checkpoint(session, checkpoint, now)
     return counts
 
 
 async def _insert_new(
-    session: AsyncSession,
-    fresh: list[dict[str, Any]],
+    writer: BulkWriter,
+    fresh: list[Post],
+    author_ids: dict[tuple[str, str], int],
     counts: IngestCounts,
-    snapshots: list[dict[str, Any]],
+    snapshots: list[tuple[Any, ...]],
     post_ids: list[int],
     now: datetime,
 ) -> None:
-    table: Table = PostRow.__table__  # type: ignore[assignment]
-    metrics_of = {(row["platform"], row["platform_id"]): {m: row[m] for m in _METRICS} for row in fresh}
-    inserted = 0
-    for chunk in chunks(fresh, _CHUNK):
-        stmt = (
-            upsert_insert(session, table)
-            .on_conflict_do_nothing(index_elements=[table.c.platform, table.c.platform_id])
-            .returning(table.c.id, table.c.platform, table.c.platform_id)
-        )
-        result = await session.execute(stmt.values(list(chunk)))
-        for post_id, platform, platform_id in result:
-            inserted += 1
-            counts.new += 1
-            counts.new_ids.append(post_id)
-            post_ids.append(post_id)
-            values = metrics_of[(platform, platform_id)]
-            if any(v is not None for v in values.values()):
-                snapshots.append({"post_id": post_id, "taken_at": now, **values})
-    # A row another writer inserted between our SELECT and INSERT is not lost: it exists, unchanged.
-    counts.unchanged += len(fresh) - inserted
-
-
-async def _link_campaigns(
-    session: AsyncSession, post_ids: Sequence[int], campaign_ids: Sequence[int], now: datetime
-) -> None:
-    if not campaign_ids or not post_ids:
+    if not fresh:
         return
-    table: Table = PostCampaign.__table__  # type: ignore[assignment]
-    rows = [{"post_id": p, "campaign_id": c, "matched_at": now} for p in post_ids for c in campaign_ids]
-    for chunk in chunks(rows, 5000):
-        stmt = upsert_insert(session, table).on_conflict_do_nothing()
-        await session.execute(stmt, list(chunk))
+    rows = [post_values(p, author_ids[(p.platform.value, p.author.platform_id)], now) for p in fresh]
+    metrics_of = {(p.platform.value, p.platform_id): p.metrics.as_tuple() for p in fresh}
+    returned = await writer.insert(
+        "posts",
+        POST_COLUMNS,
+        rows,
+        on_conflict="ON CONFLICT (platform, platform_id) DO NOTHING",
+        returning=("id", "platform", "platform_id"),
+    )
+    for post_id, platform, platform_id in returned:
+        counts.new += 1
+        counts.new_ids.append(post_id)
+        post_ids.append(post_id)
+        values = metrics_of[(platform, platform_id)]
+        if any(v is not None for v in values):
+            snapshots.append((post_id, now, *values))
+    # A row another writer inserted between our SELECT and INSERT is not lost: it exists, unchanged.
+    counts.unchanged += len(fresh) - len(returned)
 
 
 async def save_checkpoint(session: AsyncSession, checkpoint: CheckpointUpdate, now: datetime | None = None) -> None:
-    table: Table = Checkpoint.__table__  # type: ignore[assignment]
-    stmt = upsert_insert(session, table).values(
-        source_id=checkpoint.source_id,
-        campaign_id=checkpoint.campaign_id,
-        query_key=checkpoint.query_key,
-        position=checkpoint.position,
-        updated_at=now or utcnow(),
+    await BulkWriter(session).insert(
+        "checkpoints",
+        ("source_id", "campaign_id", "query_key", "position", "updated_at"),
+        [
+            (
+                checkpoint.source_id,
+                checkpoint.campaign_id,
+                checkpoint.query_key,
+                Json(checkpoint.position),
+                now or utcnow(),
+            )
+        ],
+        on_conflict=(
+            "ON CONFLICT (source_id, campaign_id, query_key) "
+            "DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at"
+        ),
     )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.source_id, table.c.campaign_id, table.c.query_key],
-        set_={"position": stmt.excluded.position, "updated_at": stmt.excluded.updated_at},
-    )
-    await session.execute(stmt)
 
 
 async def load_checkpoint(

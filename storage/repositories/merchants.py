@@ -16,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nlp.normalise import normalise_name
 from storage.models import Merchant, MerchantAlias, MerchantHandle
-from storage.registry_csv import MerchantRecord, ParsedRow
+from storage.registry_csv import MerchantRecord, ParsedRow, merchant_key
 from storage.repositories._sql import utcnow
 
 _FIELDS = ("name", "website", "address", "postcode", "city", "region", "category", "phone")
+_MAX_ID = 2**31 - 1  # merchants.id is a 32-bit INTEGER; a larger id cannot name one
 
 
 @dataclass
@@ -78,7 +79,8 @@ def _apply(merchant: Merchant, record: MerchantRecord, now: datetime) -> bool:
         if getattr(merchant, name) != value:
             setattr(merchant, name, value)
             changed = True
-    new_key = record.key
+    # The key follows the stored values: a postcode or city column absent from the file keeps its value.
+    new_key = merchant_key(merchant.name, merchant.postcode, merchant.city)
     if merchant.key != new_key:
         merchant.key = new_key
         changed = True
@@ -114,19 +116,45 @@ def _apply(merchant: Merchant, record: MerchantRecord, now: datetime) -> bool:
     return changed
 
 
+def _merged_key(record: MerchantRecord, merchant: Merchant) -> str:
+    """The key `merchant` will have once `record` is applied (absent columns keep the stored values)."""
+    postcode = record.postcode if "postcode" in record.present else merchant.postcode
+    city = record.city if "city" in record.present else merchant.city
+    return merchant_key(record.name, postcode, city)
+
+
+async def _find(session: AsyncSession, record: MerchantRecord) -> tuple[Merchant | None, str | None]:
+    """The merchant `record` updates (None: a new one), or the reason the row cannot be matched."""
+    if record.id is not None:
+        merchant = await session.get(Merchant, record.id) if record.id <= _MAX_ID else None
+        if merchant is None:
+            return None, f"id {record.id} is not a merchant in this database (remove the id to create it)"
+        return merchant, None
+    if {"postcode", "city"} <= record.present:
+        return await session.scalar(select(Merchant).where(Merchant.key == record.key)), None
+    # The file lacks the postcode and/or city column: match the name, the stored values standing in for the
+    # missing columns (otherwise "name|city" would never find the merchant stored as "name|postcode").
+    prefix = merchant_key(record.name, None, None)
+    candidates = await session.scalars(select(Merchant).where(Merchant.key.startswith(prefix, autoescape=True)))
+    matches = [m for m in candidates if _merged_key(record, m) == m.key]
+    if len(matches) > 1:
+        ids = ", ".join(str(m.id) for m in sorted(matches, key=lambda m: m.id))
+        return None, (
+            f"{len(matches)} merchants (ids {ids}) match {record.name!r}; add the postcode and city columns, "
+            "or the id column, to say which"
+        )
+    return (matches[0] if matches else None), None
+
+
 async def _import_one(session: AsyncSession, row: ParsedRow, result: ImportResult, now: datetime) -> None:
     record = row.record
-    if record.id is not None:
-        merchant = await session.get(Merchant, record.id)
-        if merchant is None:
-            result.errors.append(
-                (row.line, f"id {record.id} is not a merchant in this database (remove the id to create it)")
-            )
-            return
-    else:
-        merchant = await session.scalar(select(Merchant).where(Merchant.key == record.key))
-    if merchant is not None and merchant.key != record.key:
-        other = await session.scalar(select(Merchant.id).where(Merchant.key == record.key, Merchant.id != merchant.id))
+    merchant, problem = await _find(session, record)
+    if problem is not None:
+        result.errors.append((row.line, problem))
+        return
+    key = record.key if merchant is None else _merged_key(record, merchant)
+    if merchant is not None and merchant.key != key:
+        other = await session.scalar(select(Merchant.id).where(Merchant.key == key, Merchant.id != merchant.id))
         if other is not None:
             result.errors.append((row.line, f"merchant {other} already has this name and postcode/city"))
             return
@@ -168,7 +196,8 @@ async def import_merchants(session: AsyncSession, rows: Sequence[ParsedRow]) -> 
             await _import_one(session, row, result, now)
         except Exception as exc:
             await savepoint.rollback()
-            result.errors.append((row.line, f"could not be stored: {type(exc).__name__}: {str(exc).splitlines()[0]}"))
+            first_line = next(iter(str(exc).splitlines()), "")
+            result.errors.append((row.line, f"could not be stored: {type(exc).__name__}: {first_line}"))
             continue
         await savepoint.commit()
     result.errors.sort()

@@ -34,6 +34,10 @@ async def add_user(
     session: AsyncSession, email: str, role: Role, password_hash: str, merchant_ids: Sequence[int] = ()
 ) -> User:
     email = normalise_email(email)
+    try:
+        role = Role(role)  # a plain "merchant" string (a form field, say) must not slip past the checks below
+    except ValueError:
+        raise UserError(f"unknown role {role!r} (one of {', '.join(Role)})") from None
     if role is Role.MERCHANT and not merchant_ids:
         raise UserError(
             "a merchant user must be bound to a merchant: add --merchant ID (see `listener merchants list`)"
@@ -43,7 +47,8 @@ async def add_user(
     if await session.scalar(select(User.id).where(User.email == email)) is not None:
         raise UserError(f"a user {email} already exists")
     for merchant_id in merchant_ids:
-        if await session.get(Merchant, merchant_id) is None:
+        # merchants.id is a 32-bit INTEGER: PostgreSQL would refuse a larger value outright.
+        if not 0 < merchant_id < 2**31 or await session.get(Merchant, merchant_id) is None:
             raise UserError(f"merchant {merchant_id} does not exist (see `listener merchants list`)")
     user = User(email=email, password_hash=password_hash, role=role.value, disabled=False, created_at=utcnow())
     session.add(user)

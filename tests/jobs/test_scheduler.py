@@ -20,8 +20,8 @@ async def _runs(services: Services) -> list[JobRun]:
         return list((await session.execute(select(JobRun).order_by(JobRun.id))).scalars())
 
 
-async def _wait_for(predicate: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
+async def _wait_for(predicate: Any, within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
     while not await predicate():
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.05)
@@ -101,4 +101,3 @@ async def test_stop_cancels_a_job_past_the_grace_and_closes_its_run(services: Se
     assert run.error is not None
     assert "cancelled" in run.error
     assert run.finished_at is not None
-
