@@ -40,12 +40,15 @@ async def serve(
     scheduler = None
     try:
         site = web.TCPSite(runner, host, port)
+        # An IPv6 literal goes in brackets in a URL (http://[::1]:8080), or the port reads as part of it.
+        shown = f"[{host}]" if ":" in host else host
         try:
             await site.start()
         except OSError as exc:
-            raise OSError(f"cannot listen on {host}:{port}: {exc.strerror} (choose another with --port)") from None
+            reason = exc.strerror or str(exc)
+            raise OSError(f"cannot listen on {shown}:{port}: {reason} (choose another with --port)") from None
         bound = runner.addresses[0]
-        url = f"http://{host}:{bound[1]}"
+        url = f"http://{shown}:{bound[1]}"
         if with_scheduler and services.settings.scheduler.enabled:
             scheduler = Clock(services)
             scheduler.start()

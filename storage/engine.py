@@ -3,6 +3,11 @@
 SQLite is tuned once per connection: WAL so readers never block the single writer, foreign keys on
 (SQLite leaves them off), NORMAL sync (durable with WAL, far faster than FULL) and a busy timeout so a
 second process waits instead of failing at once.
+
+SQLite savepoints need one more hook: Python's sqlite3 driver (and aiosqlite on top of it) only emits BEGIN
+before INSERT/UPDATE/DELETE, so a SAVEPOINT issued first would open the transaction itself and its RELEASE
+would commit: per-row savepoints (the merchant import) would commit every row, and a rollback of the
+enclosing transaction (`--dry-run`) would undo nothing. We emit the BEGIN ourselves before such a SAVEPOINT.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -26,6 +31,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _sqlite_begin_before_savepoint(conn: Connection, _name: str | None) -> None:
+    if not conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+        conn.exec_driver_sql("BEGIN")
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -51,6 +61,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
                 ) from None
         engine = create_async_engine(url, echo=echo)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "savepoint", _sqlite_begin_before_savepoint)
         return engine
     if backend == "postgresql":
         return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)

@@ -15,7 +15,12 @@ async def _serve(settings: Settings, host: str, port: int, with_scheduler: bool)
     async with open_services(settings) as services:
 
         def ready(url: str) -> None:
-            role = "web app and scheduler" if with_scheduler else "web app"
+            if not with_scheduler:
+                role = "web app"
+            elif settings.scheduler.enabled:
+                role = "web app and scheduler"
+            else:
+                role = "web app (scheduler disabled in the configuration)"
             click.echo(f"campaign-listener {role} listening on {url} (Ctrl-C to stop)", err=True)
 
         await serve(services, host, port, with_scheduler=with_scheduler, on_ready=ready)

@@ -115,3 +115,35 @@ def test_a_port_already_in_use_is_one_clear_line(tmp_path: Path, command: str) -
     assert "--port" in errors[0]
     assert "Traceback" not in done.stderr
     assert "stopped cleanly" not in done.stderr
+
+
+def test_run_with_the_scheduler_disabled_says_so_and_runs_no_job(tmp_path: Path) -> None:
+    env = listener_env(tmp_path, LISTENER_SCHEDULER_ENABLED="false")
+    with listener(["run", "--port", "0"], env, tmp_path) as service:
+        url = service.wait_for_url()
+        assert get(f"{url}/healthz")[0] == 200
+        time.sleep(0.5)  # time enough for the housekeeping that a scheduler would start at once
+        assert service.stop() == 0, service.text
+    assert "web app (scheduler disabled in the configuration) listening on" in service.text
+    done = run_cli(["jobs", "--json"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+def test_an_ipv6_host_prints_a_usable_url(tmp_path: Path) -> None:
+    if not _ipv6_loopback():
+        pytest.skip("no IPv6 loopback (::1) on this machine")
+    with listener(["serve", "--host", "::1", "--port", "0"], listener_env(tmp_path), tmp_path) as service:
+        url = service.wait_for_url()
+        assert url.startswith("http://[::1]:")
+        assert get(f"{url}/healthz")[0] == 200
+        assert service.stop() == 0, service.text

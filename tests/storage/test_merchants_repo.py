@@ -366,3 +366,18 @@ async def test_export_then_import_of_the_export_changes_nothing(session: AsyncSe
     assert counts(result) == (0, 0, 3)
     assert await row_count(engine, Merchant) == 3
     assert "=Formule" in await stored(engine)
+
+
+async def test_import_runs_inside_the_callers_transaction(session: AsyncSession, engine: AsyncEngine) -> None:
+    # `merchants import --dry-run` relies on this: rolling the caller's transaction back stores nothing,
+    # although every row was written and released in its own savepoint.
+    await import_text(session, "name,city\nCafé Rouge,Lyon\n")
+    parsed = parse_registry("name,city,phone\nCafé Rouge,Lyon,04 78 00 00 00\nÉpis,Paris,\nBar,Lyon,\n".encode())
+
+    result = await import_merchants(session, parsed.rows)
+    await session.rollback()
+
+    assert counts(result) == (2, 1, 0)
+    merchants = await stored(engine)
+    assert set(merchants) == {"Café Rouge"}
+    assert merchants["Café Rouge"].phone is None

@@ -117,9 +117,16 @@ async def test_readyz_is_503_not_500_when_the_database_is_unreachable(
             assert await response.json() == {"status": "unavailable", "database": "unreachable"}
             # The process itself is still alive and says so.
             assert (await client.get("/healthz")).status == 200
+            # A page that needs the database fails without showing the operator's details to the visitor.
+            page = await client.get("/")
+            assert page.status == 500
+            assert_hardened(page.headers)
+            body = await page.text()
+            assert body == "Internal error: the operator can find the details in the log.\n"
     finally:
         await engine.dispose()
     assert "readiness check failed" in caplog.text
+    assert "unhandled error on GET /" in caplog.text
 
 
 async def test_readyz_is_503_on_an_unmigrated_database(tmp_path: Path, settings_for) -> None:

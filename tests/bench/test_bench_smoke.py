@@ -1,0 +1,31 @@
+"""The benchmarks must not rot: the quick run of each case executes end to end and writes its results."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_quick_ingest_benchmark_runs_and_writes_results(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--only", "ingest", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    # Exit 1 only means a target was missed on this (possibly busy) machine; anything else is a crash.
+    assert done.returncode in (0, 1), done.stderr
+    results = json.loads(out.read_text(encoding="utf-8"))
+    names = [case["name"] for case in results["cases"]]
+    assert any(name.startswith("ingest sqlite") for name in names)
+    for case in results["cases"]:
+        assert case["value"] > 0
+        assert case["baseline"] > 0
+        assert case["ratio"] == case["value"] / case["baseline"]
+    assert "ingest sqlite" in done.stdout
