@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from service.settings import Settings
 
-# Collectors shipped in this build; the collectors issue fills this in as each one lands.
-IMPLEMENTED: frozenset[str] = frozenset()
+# Collectors shipped in this build.
+IMPLEMENTED: frozenset[str] = frozenset({"x", "mastodon", "bluesky", "instagram", "rss"})
 
 
 @dataclass(frozen=True)

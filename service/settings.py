@@ -97,20 +97,41 @@ def default_campaigns() -> dict[str, CampaignSettings]:
 
 class XSettings(_Section):
     enabled: bool = True
+    # tweepy calls https://api.twitter.com; another host:port here receives those connections (see
+    # listener.session), verified against the system CAs plus `ca_file`.
     base_url: str = "https://api.twitter.com"
+    ca_file: Path | None = None
+    exclude_reposts: bool = True
     interval_minutes: int = Field(default=15, ge=1)
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"CA file {path} does not exist")
+        return path
 
 
 class MastodonSettings(_Section):
     enabled: bool = True
     instances: list[str] = ["https://mastodon.social"]
+    backfill_pages: int = Field(default=10, ge=1, le=1000)  # first run: how far back (40 statuses a page)
     interval_minutes: int = Field(default=10, ge=1)
+
+    @field_validator("instances")
+    @classmethod
+    def _urls(cls, instances: list[str]) -> list[str]:
+        bad = [i for i in instances if not i.startswith(("https://", "http://"))]
+        if bad:
+            raise ValueError(f"instances must be URLs such as https://mastodon.social, got {bad!r}")
+        return [i.rstrip("/") for i in instances]
 
 
 class BlueskySettings(_Section):
     enabled: bool = True
     base_url: str = "https://bsky.social"
     handle: str | None = None
+    backfill_pages: int = Field(default=10, ge=1, le=1000)  # first run: how far back (100 posts a page)
     interval_minutes: int = Field(default=10, ge=1)
 
 
@@ -118,6 +139,7 @@ class InstagramSettings(_Section):
     enabled: bool = True
     base_url: str = "https://graph.facebook.com/v21.0"
     business_account_id: str | None = None
+    top_media: bool = False  # also read each hashtag's top media (besides the last 24 hours' recent media)
     interval_minutes: int = Field(default=60, ge=1)
 
 

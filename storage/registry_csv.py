@@ -251,7 +251,8 @@ def parse_registry(data: bytes) -> ParsedFile:
     if not text.strip():
         raise RegistryFileError("the file is empty; it needs a header row with at least a 'name' column")
     first_line = text.lstrip("\r\n").splitlines()[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line), strict=False)
+    delimiter = _delimiter(first_line)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     header: list[str] | None = None
     rows: list[ParsedRow] = []
     errors: list[tuple[int, str]] = []
@@ -260,6 +261,7 @@ def parse_registry(data: bytes) -> ParsedFile:
     seen_handles: dict[tuple[str, str], int] = {}
     seen_ids: dict[int, int] = {}
     previous_end = 0
+    last_line: int | None = None
     try:
         for cells in reader:
             line, previous_end = previous_end + 1, reader.line_num
@@ -268,6 +270,7 @@ def parse_registry(data: bytes) -> ParsedFile:
             if header is None:
                 header = _header(cells, warnings, line)
                 continue
+            last_line = line
             if len(cells) > len(header):
                 errors.append(
                     (
@@ -300,9 +303,33 @@ def parse_registry(data: bytes) -> ParsedFile:
             rows.append(ParsedRow(line, record))
     except csv.Error as exc:
         errors.append((reader.line_num, f"unreadable CSV from here on: {exc}"))
+    else:
+        if last_line is not None and _quote_left_open(text, last_line, delimiter):
+            # Lenient parsing read everything after the stray quote as one value: never import that.
+            rows = [r for r in rows if r.line != last_line]
+            errors = [e for e in errors if e[0] != last_line]
+            errors.append(
+                (
+                    last_line,
+                    "a quoted value starts here and its closing '\"' is missing, so everything from here to the "
+                    "end of the file was read as one row; close the quote",
+                )
+            )
     if header is None:
         raise RegistryFileError("the file has no header row; the first row must name the columns (at least 'name')")
     return ParsedFile(rows=rows, errors=errors, warnings=warnings)
+
+
+def _quote_left_open(text: str, line: int, delimiter: str) -> bool:
+    """True when the record starting at physical `line` (the file's last) opens a quote that never closes."""
+    starts = [0, *(m.end() for m in re.finditer(r"\r\n|\r|\n", text))]
+    tail = text[starts[line - 1] :]
+    try:
+        for _ in csv.reader(io.StringIO(tail, newline=""), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
 
 
 def _header(cells: Sequence[str], warnings: list[str], line: int) -> list[str]:

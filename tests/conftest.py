@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from jobs.services import Services
 from service.settings import Settings, load_settings
 from storage.engine import create_engine, make_sessionmaker
-from storage.migrate import upgrade
+from storage.migrate import head_revision, schema_state, upgrade
 from storage.models import Base
 from storage.repositories.campaigns import sync_campaigns
 
@@ -117,9 +117,14 @@ def pg_server() -> Iterator[PgServer]:
 
 
 async def _truncate(engine: AsyncEngine) -> None:
+    """Empty every table and put the schema back at head (a test may have moved the revision)."""
+    state = await schema_state(engine)
+    if not state.has_tables or state.current is None:
+        await upgrade(engine)
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        await conn.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head_revision()})
 
 
 # --- one database per test, on each engine ------------------------------------------------------------

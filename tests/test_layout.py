@@ -39,9 +39,7 @@ def test_imports_follow_the_architecture(path: Path) -> None:
     package = path.relative_to(ROOT).parts[0]
     tree = ast.parse(path.read_text(encoding="utf-8"))
     allowed = ALLOWED[package]
-    bad = sorted(
-        name for name in imported(tree) if not any(name == a or name.startswith(a + ".") for a in allowed)
-    )
+    bad = sorted(name for name in imported(tree) if not any(name == a or name.startswith(a + ".") for a in allowed))
     assert not bad, f"{path.relative_to(ROOT)} ({package}) must not import {bad}"
 
 
@@ -51,7 +49,8 @@ def test_every_module_says_what_it_holds(path: Path) -> None:
     if path.name == "__init__.py" and path.parent.name in ("versions",):
         return
     docstring = ast.get_docstring(tree)
-    assert docstring and len(docstring) > 20, f"{path.relative_to(ROOT)} needs a module docstring"
+    assert docstring, f"{path.relative_to(ROOT)} needs a module docstring"
+    assert len(docstring) > 20, f"{path.relative_to(ROOT)}: say what the module holds and why"
 
 
 def test_settings_imports_nothing_of_ours() -> None:

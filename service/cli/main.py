@@ -97,9 +97,9 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
 
 
 def _register() -> None:
-    from service.cli import check, db, jobs_cmd, merchants, run, users
+    from service.cli import check, collect, db, import_cmd, jobs_cmd, merchants, run, users
 
-    for module in (check, db, jobs_cmd, merchants, run, users):
+    for module in (check, collect, db, import_cmd, jobs_cmd, merchants, run, users):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from listener.post import Post
 from storage.models import Checkpoint
-from storage.repositories._bulk import BulkWriter, Json
+from storage.repositories._bulk import BulkWriter, DriverValues, Json
 from storage.repositories._sql import utcnow
 
 # SQLite allows 32766 bound parameters per statement; posts have ~28 columns.
@@ -82,28 +82,31 @@ _UPDATE_POST = (
 _SNAPSHOT_COLUMNS = ("post_id", "taken_at", *_METRICS)
 
 
-def author_values(post: Post, now: datetime) -> tuple[Any, ...]:
+def author_values(post: Post, now: Any) -> tuple[Any, ...]:
+    """The authors row of a post's author; `now` as the driver stores it (BulkWriter.time)."""
     a = post.author
     return (post.platform.value, a.platform_id, a.handle, a.display_name, a.followers, a.verified, a.url, now, now)
 
 
-def post_values(post: Post, author_id: int, now: datetime) -> tuple[Any, ...]:
+def post_values(post: Post, author_id: int, now: Any, writer: DriverValues) -> tuple[Any, ...]:
+    """The posts row, in driver values (see BulkWriter.insert(adapted=True)); `now` already adapted."""
     m = post.metrics
+    json = writer.json
     return (
         post.platform.value,
         post.platform_id,
         author_id,
         post.url,
         post.text,
-        post.created_at,
+        writer.time(post.created_at),
         now,
         now,
         post.language_hint,
         post.kind.value,
-        Json(list(post.hashtags)),
-        Json(list(post.mentions)),
-        Json(list(post.urls)),
-        Json([{"kind": md.kind, "url": md.url, "alt_text": md.alt_text} for md in post.media]),
+        json(post.hashtags),
+        json(post.mentions),
+        json(post.urls),
+        json([{"kind": md.kind, "url": md.url, "alt_text": md.alt_text} for md in post.media]),
         post.reply_to_id,
         post.repost_of_id,
         post.quote_of_id,
@@ -113,7 +116,7 @@ def post_values(post: Post, author_id: int, now: datetime) -> tuple[Any, ...]:
         m.quotes,
         m.views,
         post.query,
-        Json(post.raw),
+        json(post.raw),
     )
 
 
@@ -129,14 +132,16 @@ def _dedupe(posts: Iterable[Post]) -> tuple[list[Post], int]:
 
 async def _upsert_authors(writer: BulkWriter, posts: Sequence[Post], now: datetime) -> dict[tuple[str, str], int]:
     rows: dict[tuple[str, str], tuple[Any, ...]] = {}
+    stamp = writer.time(now)
     for post in posts:
-        rows[(post.platform.value, post.author.platform_id)] = author_values(post, now)
+        rows[(post.platform.value, post.author.platform_id)] = author_values(post, stamp)
     returned = await writer.insert(
         "authors",
         AUTHOR_COLUMNS,
         list(rows.values()),
         on_conflict=_AUTHOR_UPSERT,
         returning=("id", "platform", "platform_id"),
+        adapted=True,
     )
     return {(platform, platform_id): author_id for author_id, platform, platform_id in returned}
 
@@ -228,7 +233,8 @@ async def _insert_new(
 ) -> None:
     if not fresh:
         return
-    rows = [post_values(p, author_ids[(p.platform.value, p.author.platform_id)], now) for p in fresh]
+    stamp = writer.time(now)
+    rows = [post_values(p, author_ids[(p.platform.value, p.author.platform_id)], stamp, writer) for p in fresh]
     metrics_of = {(p.platform.value, p.platform_id): p.metrics.as_tuple() for p in fresh}
     returned = await writer.insert(
         "posts",
@@ -236,6 +242,7 @@ async def _insert_new(
         rows,
         on_conflict="ON CONFLICT (platform, platform_id) DO NOTHING",
         returning=("id", "platform", "platform_id"),
+        adapted=True,
     )
     for post_id, platform, platform_id in returned:
         counts.new += 1

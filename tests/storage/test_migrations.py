@@ -70,8 +70,12 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_url: str) -> Non
 async def test_outdated_database_is_refused_with_the_fix(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         await conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
-    with pytest.raises(DatabaseError, match="unknown to this version"):
-        await ensure_schema(engine)
+    try:
+        with pytest.raises(DatabaseError, match="unknown to this version"):
+            await ensure_schema(engine)
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head_revision()})
 
 
 async def test_database_with_foreign_tables_is_refused(tmp_path: Path) -> None:

@@ -107,6 +107,30 @@ def test_quoted_newlines_keep_later_line_numbers_physical() -> None:
     assert "phone" in reason
 
 
+def test_unclosed_quote_does_not_swallow_the_rest_of_the_file_silently() -> None:
+    parsed = parse('name,city\nÉpis,Paris\n"Café Rouge,Lyon\nBar Tabac,Lyon\nLe Comptoir,Lyon\n')
+
+    assert names(parsed) == ["Épis"]  # not a merchant named "Café Rouge,Lyon Bar Tabac,Lyon ..."
+    line, reason = only_error(parsed)
+    assert line == 3
+    assert "closing" in reason
+    assert "end of the file" in reason
+
+
+def test_unclosed_quote_on_the_last_line_is_reported() -> None:
+    parsed = parse('name,city\nÉpis,Paris\n"Café Rouge,Lyon')
+
+    assert names(parsed) == ["Épis"]
+    assert only_error(parsed)[0] == 3
+
+
+def test_quote_inside_an_unquoted_value_is_plain_text() -> None:
+    parsed = parse('name,category\nÉcran 27" Boutique,informatique\nÉpis,boulangerie\n')
+
+    assert parsed.errors == []
+    assert names(parsed) == ['Écran 27" Boutique', "Épis"]
+
+
 def test_blank_lines_are_skipped_but_still_counted() -> None:
     parsed = parse("\nname\n\nÉpis\n\n\n!!!\nCafé\n")
 

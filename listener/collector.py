@@ -1,0 +1,72 @@
+"""The collector contract every platform implements, and the campaign query it is given.
+
+A collector is built from its settings and one shared aiohttp session, does no I/O in `__init__`, and
+yields `Page`s for one campaign query starting from a checkpoint. Each page carries the checkpoint that
+follows it: the job stores the page and that checkpoint in one transaction, so a crash between pages
+resumes after the last committed one. Collectors raise only the listener's own errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from listener.parsers.x import Rejected
+from listener.post import Platform, Post
+from service.settings import CampaignSettings
+
+
+@dataclass(frozen=True)
+class CampaignQuery:
+    slug: str
+    hashtags: tuple[str, ...]
+    keywords: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+    exclude_reposts: bool = True
+    languages: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, slug: str, campaign: CampaignSettings) -> CampaignQuery:
+        return cls(
+            slug=slug,
+            hashtags=tuple(campaign.hashtags),
+            keywords=tuple(campaign.keywords),
+            excluded=tuple(campaign.excluded),
+            exclude_reposts=campaign.exclude_reposts,
+            languages=tuple(campaign.languages),
+        )
+
+    def terms(self) -> tuple[str, ...]:
+        return (*(f"#{t}" for t in self.hashtags), *self.keywords)
+
+    def matches(self, text: str, hashtags: tuple[str, ...] = ()) -> bool:
+        """Client-side filter for sources without server-side search (RSS): any term, no excluded one."""
+        folded = text.casefold()
+        tags = {t.casefold() for t in hashtags}
+        hit = any(t.casefold() in tags or f"#{t.casefold()}" in folded for t in self.hashtags) or any(
+            k.casefold() in folded for k in self.keywords
+        )
+        return hit and not any(x.casefold() in folded for x in self.excluded)
+
+
+@dataclass(frozen=True)
+class Page:
+    posts: list[Post]
+    checkpoint: dict[str, Any]
+    rejected: list[Rejected] = field(default_factory=list)
+    # Raw bodies that could not be read at all (not JSON, not the expected shape), for the quarantine.
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Collector(Protocol):
+    name: str
+    platform: Platform
+
+    def query_keys(self, query: CampaignQuery) -> list[str]:
+        """The independent streams this query is collected as (one checkpoint each)."""
+        ...
+
+    def pages(self, query: CampaignQuery, key: str, checkpoint: Mapping[str, Any] | None) -> AsyncIterator[Page]:
+        """Pages of posts for one stream, each with the checkpoint that follows it."""
+        ...

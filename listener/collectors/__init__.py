@@ -1,0 +1,1 @@
+"""One collector per platform behind the `listener.collector.Collector` contract."""

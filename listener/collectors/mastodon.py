@@ -1,0 +1,110 @@
+"""Mastodon hashtag timelines on a list of instances (public; a token only where an instance requires one).
+
+One stream per instance and hashtag (status ids are local to an instance, so are checkpoints). The first
+run walks back through the timeline (`Link: rel="next"`, max_id) for at most `backfill_pages` pages;
+later runs move forward from `min_id` (`rel="prev"`), oldest new page first, so each committed page is a
+safe resume point. The same status seen on two instances has one URI and is stored once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+import aiohttp
+
+from listener.collector import CampaignQuery, Page
+from listener.errors import BadPayload
+from listener.http import BadJson, HttpSource, RetryPolicy, decode_json
+from listener.parsers.mastodon import parse_statuses
+from listener.post import Platform
+from service.settings import MastodonSettings, Secret
+
+PAGE_SIZE = 40  # the API's maximum for timelines
+_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?(\w+)"?')
+
+
+def parse_link_header(value: str | None) -> dict[str, dict[str, str]]:
+    """`Link` header -> {rel: {query parameter: value}} (e.g. {"next": {"max_id": "123"}})."""
+    links: dict[str, dict[str, str]] = {}
+    for url, rel in _LINK.findall(value or ""):
+        links[rel] = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items() if v}
+    return links
+
+
+class MastodonCollector:
+    name = "mastodon"
+    platform = Platform.MASTODON
+
+    def __init__(
+        self,
+        settings: MastodonSettings,
+        token: Secret | None,
+        session: aiohttp.ClientSession,
+        *,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self._settings = settings
+        self._token = token
+        self._http = HttpSource(
+            "mastodon", session, auth_hint="this instance requires a token: set LISTENER_MASTODON_TOKEN", policy=policy
+        )
+
+    def query_keys(self, query: CampaignQuery) -> list[str]:
+        keys: list[str] = []
+        for instance in self._settings.instances:
+            host = urlsplit(instance).netloc or instance
+            keys.extend(f"{host}#{tag}" for tag in query.hashtags)
+        return keys
+
+    def _instance(self, key: str) -> tuple[str, str]:
+        host, _, tag = key.partition("#")
+        for instance in self._settings.instances:
+            if (urlsplit(instance).netloc or instance) == host:
+                return instance.rstrip("/"), tag
+        raise BadPayload(f"mastodon: instance {host} is no longer configured")
+
+    async def pages(self, query: CampaignQuery, key: str, checkpoint: Mapping[str, Any] | None) -> AsyncIterator[Page]:
+        base, tag = self._instance(key)
+        url = f"{base}/api/v1/timelines/tag/{quote(tag, safe='')}"
+        headers = {"Authorization": f"Bearer {self._token.reveal()}"} if self._token else {}
+        state = dict(checkpoint or {})
+        backfilled = int(state.get("backfill_pages", 0))
+        while True:
+            params = {"limit": str(PAGE_SIZE)}
+            forward = "min_id" in state and "max_id" not in state
+            if forward:
+                params["min_id"] = str(state["min_id"])
+            elif "max_id" in state:
+                params["max_id"] = str(state["max_id"])
+            raw = await self._http.request("GET", url, params=params, headers=headers)
+            try:
+                parsed = parse_statuses(decode_json(raw.body, f"mastodon {base}"), query=f"#{tag}", instance=base)
+            except BadJson as exc:
+                yield Page(posts=[], checkpoint=state, unreadable=[(exc.payload, str(exc))])
+                return
+            except BadPayload as exc:
+                yield Page(posts=[], checkpoint=state, unreadable=[(raw.body.decode("utf-8", "replace"), str(exc))])
+                return
+            links = parse_link_header(raw.headers.get("Link") or raw.headers.get("link"))
+            if forward:
+                if not parsed.posts and not parsed.rejected:
+                    return
+                newest = links.get("prev", {}).get("min_id") or parsed.newest_id or state["min_id"]
+                state = {"min_id": newest}
+                yield Page(posts=parsed.posts, checkpoint=state, rejected=parsed.rejected)
+                continue
+            # Backfill: newest first, walking back; the newest id seen becomes the forward checkpoint.
+            newest_seen = state.get("min_id") or links.get("prev", {}).get("min_id") or parsed.newest_id
+            older = links.get("next", {}).get("max_id")
+            backfilled += 1
+            done = not parsed.posts or older is None or backfilled >= self._settings.backfill_pages
+            if done:
+                state = {"min_id": newest_seen} if newest_seen else {}
+            else:
+                state = {"min_id": newest_seen, "max_id": older, "backfill_pages": backfilled}
+            yield Page(posts=parsed.posts, checkpoint=state, rejected=parsed.rejected)
+            if done:
+                return

@@ -1,0 +1,53 @@
+"""`listener import FILE --format x-v2|csv --campaign NAME`: load an export into a campaign."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from jobs.imports import ImportFailed, ImportSummary, import_file
+from listener.imports import CSV_COLUMNS, FORMATS
+from service.cli.main import UserFacingError, cli_context, run_async
+from service.settings import Settings
+from service.wiring import open_services
+
+
+async def _import(settings: Settings, path: Path, fmt: str, campaign: str, size: int, show: bool) -> ImportSummary:
+    async with open_services(settings) as services:
+        if campaign not in services.campaign_ids:
+            raise UserFacingError(f"unknown campaign {campaign!r} (configured: {', '.join(services.campaign_ids)})")
+        with click.progressbar(length=size, label=f"importing {path.name}", hidden=not show) as bar:
+            try:
+                return await import_file(services, path, fmt, campaign, progress=bar.update)
+            except ImportFailed as exc:
+                raise UserFacingError(str(exc)) from None
+
+
+@click.command("import", epilog=f"CSV columns: {', '.join(CSV_COLUMNS)} (id, created_at, text required).")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", required=True, type=click.Choice(FORMATS), help="x-v2: twarc2 JSONL pages; csv.")
+@click.option("--campaign", required=True, help="The campaign the posts belong to (see `listener check`).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (no progress bar).")
+@click.pass_context
+def import_cmd(ctx: click.Context, file: Path, fmt: str, campaign: str, as_json: bool) -> None:
+    """Import posts from an export file: X API v2 pages as JSON Lines (twarc2) or CSV.
+
+    Ends with a summary: read, new, updated, unchanged and quarantined (lines or rows that could not be
+    read are kept in the quarantine with their line number). Importing the same file again adds nothing.
+    """
+    settings = cli_context(ctx).settings
+    if not file.is_file():
+        raise UserFacingError(f"{file}: {'is a folder, not a file' if file.is_dir() else 'no such file'}")
+    summary = run_async(_import(settings, file, fmt, campaign, file.stat().st_size, show=not as_json))
+    if as_json:
+        click.echo(json.dumps(summary.as_dict(), indent=2))
+        return
+    click.echo(
+        f"{file.name} → {campaign}: read {summary.read}, new {summary.new}, updated {summary.updated}, "
+        f"unchanged {summary.unchanged}, quarantined {summary.quarantined}"
+    )
+
+
+COMMANDS = [import_cmd]
