@@ -17,11 +17,20 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from jobs import housekeeping
+from jobs import housekeeping, refresh
+from jobs.collect import collect
 from jobs.runner import JobFunc, run_job
 from jobs.services import Services
+from listener.readiness import source_readiness
 
 log = logging.getLogger(__name__)
+
+
+def _collect_one(name: str) -> JobFunc:
+    async def job(services: Services) -> dict[str, Any]:
+        return {"sources": [r.as_dict() for r in await collect(services, only=name)]}
+
+    return job
 
 
 class Clock:
@@ -32,6 +41,12 @@ class Clock:
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         settings = services.settings.scheduler
         self._add("housekeeping", housekeeping.run, IntervalTrigger(minutes=settings.housekeeping_minutes))
+        ready = [s.name for s in source_readiness(services.settings) if s.ready]
+        if settings.collect and ready:
+            for name in ready:
+                minutes = getattr(services.settings.sources, name).interval_minutes
+                self._add(f"collect:{name}", _collect_one(name), IntervalTrigger(minutes=minutes))
+            self._add("refresh", refresh.run, IntervalTrigger(minutes=settings.refresh_minutes))
 
     def _add(self, name: str, func: JobFunc, trigger: IntervalTrigger) -> None:
         self._scheduler.add_job(

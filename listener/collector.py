@@ -59,6 +59,14 @@ class Page:
     unreadable: list[tuple[str, str]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class StoredPost:
+    """What a refresh needs of a stored post: its platform id and the raw payload it came with."""
+
+    platform_id: str
+    raw: Mapping[str, Any] | None
+
+
 class Collector(Protocol):
     name: str
     platform: Platform
@@ -70,3 +78,13 @@ class Collector(Protocol):
     def pages(self, query: CampaignQuery, key: str, checkpoint: Mapping[str, Any] | None) -> AsyncIterator[Page]:
         """Pages of posts for one stream, each with the checkpoint that follows it."""
         ...
+
+
+class Refresher(Protocol):
+    """A collector that can re-read stored posts (engagement refresh); pages of fresh Post records."""
+
+    name: str
+    platform: Platform
+    refresh_batch: int
+
+    def refresh(self, posts: list[StoredPost]) -> AsyncIterator[Page]: ...

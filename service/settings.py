@@ -166,6 +166,15 @@ class WebSettings(_Section):
 class SchedulerSettings(_Section):
     enabled: bool = True
     housekeeping_minutes: int = Field(default=60, ge=1)
+    collect: bool = True  # collect each ready source at its interval_minutes
+    refresh_minutes: int = Field(default=60, ge=1)
+
+
+class RefreshSettings(_Section):
+    """Engagement refresh: metrics of recent posts are re-read so growth is seen (and kept as snapshots)."""
+
+    refresh_days: int = Field(default=7, ge=0, le=90)
+    refresh_limit: int = Field(default=2000, ge=0, le=100_000)  # posts per source per run, newest first
 
 
 class FileSettings(_Section):
@@ -178,6 +187,7 @@ class FileSettings(_Section):
     sources: SourcesSettings = SourcesSettings()
     web: WebSettings = WebSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    refresh: RefreshSettings = RefreshSettings()
 
     @field_validator("campaigns")
     @classmethod
@@ -261,6 +271,7 @@ class Settings:
     sources: SourcesSettings
     web: WebSettings
     scheduler: SchedulerSettings
+    refresh: RefreshSettings
     secrets: Secrets
     config_path: Path | None
 
@@ -275,7 +286,11 @@ def _env_bindings() -> dict[str, tuple[str, ...]]:
     bindings: dict[str, tuple[str, ...]] = {}
     for name in ("data_dir", "database_url", "log_level"):
         bindings[f"{ENV_PREFIX}{name.upper()}"] = (name,)
-    sections: tuple[tuple[str, type[BaseModel]], ...] = (("web", WebSettings), ("scheduler", SchedulerSettings))
+    sections: tuple[tuple[str, type[BaseModel]], ...] = (
+        ("web", WebSettings),
+        ("scheduler", SchedulerSettings),
+        ("refresh", RefreshSettings),
+    )
     for section, section_model in sections:
         for name in section_model.model_fields:
             bindings[f"{ENV_PREFIX}{section.upper()}_{name.upper()}"] = (section, name)
@@ -388,6 +403,7 @@ def load_settings(
         sources=parsed.sources,
         web=parsed.web,
         scheduler=parsed.scheduler,
+        refresh=parsed.refresh,
         secrets=Secrets(secrets),
         config_path=used_path,
     )

@@ -167,7 +167,13 @@ def settings_for(tmp_path: Path):  # type: ignore[no-untyped-def]
     """Build real Settings (defaults + the given env) pointing at a database URL, in a tmp data dir."""
 
     def build(database_url: str, **env: str) -> Settings:
-        environ = {"LISTENER_DATA_DIR": str(tmp_path / "data"), "LISTENER_DATABASE_URL": database_url, **env}
+        environ = {
+            "LISTENER_DATA_DIR": str(tmp_path / "data"),
+            "LISTENER_DATABASE_URL": database_url,
+            # Tests never reach the network: the public Mastodon timeline is on by default, switch it off.
+            "LISTENER_MASTODON_ENABLED": "false",
+            **env,
+        }
         return load_settings(config_path=None, environ=environ)
 
     return build

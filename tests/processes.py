@@ -30,6 +30,8 @@ def listener_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env.update(
         LISTENER_DATA_DIR=str(tmp_path / "data"),
         LISTENER_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'data' / 'listener.db'}",
+        # Tests never reach the network: the public Mastodon timeline is on by default, switch it off.
+        LISTENER_MASTODON_ENABLED="false",
         **extra,
     )
     return env

@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 
-from listener.collector import CampaignQuery, Page
+from listener.collector import CampaignQuery, Page, StoredPost
 from listener.errors import AuthFailed, BadPayload
 from listener.http import BadJson, HttpSource, RawResponse, RetryPolicy, decode_json
 from listener.parsers.bluesky import parse_search
@@ -137,3 +137,27 @@ class BlueskyCollector:
             if not more:
                 return
             cursor = parsed.next_token
+
+    refresh_batch = 25  # app.bsky.feed.getPosts takes up to 25 URIs
+
+    async def refresh(self, posts: list[StoredPost]) -> AsyncIterator[Page]:
+        if self._access is None:
+            await self._login()
+        for start in range(0, len(posts), self.refresh_batch):
+            uris = [p.platform_id for p in posts[start : start + self.refresh_batch]]
+            raw = await self._http.request(
+                "GET",
+                f"{self._base}/xrpc/app.bsky.feed.getPosts",
+                params=[("uris", u) for u in uris],  # type: ignore[arg-type]
+                headers={"Authorization": f"Bearer {self._access}"},
+                accept=(400,),
+            )
+            if raw.status == 400:
+                await self._renew()
+                continue
+            try:
+                parsed = parse_search(decode_json(raw.body, "bluesky getPosts"))
+            except BadPayload as exc:
+                yield Page(posts=[], checkpoint={}, unreadable=[(raw.body.decode("utf-8", "replace"), str(exc))])
+                continue
+            yield Page(posts=parsed.posts, checkpoint={}, rejected=parsed.rejected)

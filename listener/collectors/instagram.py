@@ -14,7 +14,7 @@ from typing import Any
 
 import aiohttp
 
-from listener.collector import CampaignQuery, Page
+from listener.collector import CampaignQuery, Page, StoredPost
 from listener.errors import BadPayload, SourceUnavailable
 from listener.http import BadJson, HttpSource, RetryPolicy, decode_json
 from listener.parsers.instagram import MEDIA_FIELDS, parse_media_page
@@ -102,3 +102,25 @@ class InstagramCollector:
             if not parsed.next_token:
                 return
             after = parsed.next_token
+
+    refresh_batch = 50
+
+    async def refresh(self, posts: list[StoredPost]) -> AsyncIterator[Page]:
+        """Current like and comment counts of stored media (GET /?ids=..., 50 ids per call)."""
+        for start in range(0, len(posts), self.refresh_batch):
+            chunk = posts[start : start + self.refresh_batch]
+            params = {**self._auth(), "ids": ",".join(p.platform_id for p in chunk), "fields": MEDIA_FIELDS}
+            response = await self._http.request("GET", f"{self._base}/", params=params)
+            try:
+                data = decode_json(response.body, "instagram media lookup")
+                if not isinstance(data, dict):
+                    raise BadPayload("instagram media lookup: expected an object keyed by id")
+                stored = {p.platform_id: p for p in chunk}
+                items = [
+                    {**dict(stored[k].raw or {}), **v} for k, v in data.items() if k in stored and isinstance(v, dict)
+                ]
+                parsed = parse_media_page({"data": items}, datetime.now(UTC))
+            except BadPayload as exc:
+                yield Page(posts=[], checkpoint={}, unreadable=[(response.body.decode("utf-8", "replace"), str(exc))])
+                continue
+            yield Page(posts=parsed.posts, checkpoint={}, rejected=parsed.rejected)

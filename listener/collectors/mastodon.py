@@ -15,11 +15,11 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import aiohttp
 
-from listener.collector import CampaignQuery, Page
+from listener.collector import CampaignQuery, Page, StoredPost
 from listener.errors import BadPayload
 from listener.http import BadJson, HttpSource, RetryPolicy, decode_json
 from listener.parsers.mastodon import parse_statuses
-from listener.post import Platform
+from listener.post import Platform, Post
 from service.settings import MastodonSettings, Secret
 
 PAGE_SIZE = 40  # the API's maximum for timelines
@@ -108,3 +108,34 @@ class MastodonCollector:
             yield Page(posts=parsed.posts, checkpoint=state, rejected=parsed.rejected)
             if done:
                 return
+
+    refresh_batch = 40
+    REFRESH_LIMIT_PER_INSTANCE = 200  # one call per status: keep well inside 300 calls / 5 minutes
+
+    async def refresh(self, posts: list[StoredPost]) -> AsyncIterator[Page]:
+        """Re-read statuses on the instance that served them (their local id is only valid there)."""
+        headers = {"Authorization": f"Bearer {self._token.reveal()}"} if self._token else {}
+        per_instance: dict[str, int] = {}
+        fresh: list[Post] = []
+        for stored in posts:
+            raw = stored.raw or {}
+            instance, local_id = raw.get("_instance"), raw.get("id")
+            if not instance or not local_id or per_instance.get(instance, 0) >= self.REFRESH_LIMIT_PER_INSTANCE:
+                continue
+            per_instance[instance] = per_instance.get(instance, 0) + 1
+            response = await self._http.request(
+                "GET", f"{instance}/api/v1/statuses/{quote(str(local_id), safe='')}", headers=headers, accept=(404, 410)
+            )
+            if response.status in (404, 410):
+                continue  # deleted upstream: the privacy/deletion check handles it
+            try:
+                page = parse_statuses([decode_json(response.body, "mastodon status")], instance=instance)
+            except BadPayload as exc:
+                yield Page(posts=[], checkpoint={}, unreadable=[(response.body.decode("utf-8", "replace"), str(exc))])
+                continue
+            fresh.extend(p for p in page.posts if p.platform_id == stored.platform_id)
+            if len(fresh) >= self.refresh_batch:
+                yield Page(posts=fresh, checkpoint={})
+                fresh = []
+        if fresh:
+            yield Page(posts=fresh, checkpoint={})

@@ -22,7 +22,7 @@ import aiohttp
 from tweepy import errors as tweepy_errors
 from tweepy.asynchronous import AsyncClient
 
-from listener.collector import CampaignQuery, Page
+from listener.collector import CampaignQuery, Page, StoredPost
 from listener.errors import AuthFailed, BadPayload, RateLimited, SourceUnavailable
 from listener.http import BadJson, RetryPolicy, decode_json
 from listener.parsers.x import parse_page
@@ -131,6 +131,9 @@ class XCollector:
             raise RateLimited(self.name, self.rate.reset_at, "15-minute request budget spent")
 
     async def _search(self, client: AsyncClient, params: dict[str, Any]) -> tuple[bytes, Mapping[str, str]]:
+        return await self._call(client.search_recent_tweets, params), {}
+
+    async def _call(self, method: Callable[..., Awaitable[Any]], params: dict[str, Any]) -> bytes:
         last = ""
         for attempt in range(self._policy.attempts):
             self._check_budget()
@@ -139,10 +142,10 @@ class XCollector:
             try:
                 # tweepy sets no timeout of its own (the session's default is 5 minutes).
                 async with asyncio.timeout(self._policy.timeout):
-                    response = await client.search_recent_tweets(**params)
+                    response = await method(**params)
                     body = await _body_of(response)
                 self._observe(response.headers)
-                return body, response.headers
+                return body
             except tweepy_errors.TooManyRequests as exc:
                 headers = exc.response.headers
                 self._observe(headers)
@@ -223,6 +226,27 @@ class XCollector:
             if not parsed.next_token:
                 return
             next_token = parsed.next_token
+
+    refresh_batch = 100  # GET /2/tweets takes up to 100 ids
+
+    async def refresh(self, posts: list[StoredPost]) -> AsyncIterator[Page]:
+        """Current metrics of stored tweets, 100 ids per call (tweets deleted upstream are not returned)."""
+        client = self._client()
+        for start in range(0, len(posts), self.refresh_batch):
+            ids = [p.platform_id for p in posts[start : start + self.refresh_batch]]
+            params = {
+                "ids": ids,
+                "tweet_fields": TWEET_FIELDS,
+                "expansions": ["author_id"],
+                "user_fields": USER_FIELDS,
+            }
+            body = await self._call(client.get_tweets, params)
+            try:
+                parsed = parse_page(decode_json(body, "x tweets lookup"))
+            except BadPayload as exc:
+                yield Page(posts=[], checkpoint={}, unreadable=[(body.decode("utf-8", "replace"), str(exc))])
+                continue
+            yield Page(posts=parsed.posts, checkpoint={}, rejected=parsed.rejected)
 
 
 async def _body_of(response: aiohttp.ClientResponse) -> bytes:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from jobs.scheduler import Clock
 from jobs.services import Services
+from storage.engine import create_engine, make_sessionmaker
 from storage.models import JobRun
 
 
@@ -101,3 +102,14 @@ async def test_stop_cancels_a_job_past_the_grace_and_closes_its_run(services: Se
     assert run.error is not None
     assert "cancelled" in run.error
     assert run.finished_at is not None
+
+
+def test_the_clock_collects_each_ready_source_at_its_interval(settings_for, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
+    settings = settings_for(sqlite_url, LISTENER_X_BEARER_TOKEN="token-0123456789", LISTENER_X_INTERVAL_MINUTES="7")
+    engine = create_engine(sqlite_url)
+    clock = Clock(Services(settings=settings, engine=engine, sessions=make_sessionmaker(engine)))
+    assert clock.job_names == ["housekeeping", "collect:x", "refresh"]
+    trigger = clock._scheduler.get_job("collect:x").trigger
+    assert trigger.interval.total_seconds() == 7 * 60
+    off = settings_for(sqlite_url, LISTENER_X_BEARER_TOKEN="token-0123456789", LISTENER_SCHEDULER_COLLECT="false")
+    assert Clock(Services(settings=off, engine=engine, sessions=make_sessionmaker(engine))).job_names == ["housekeeping"]

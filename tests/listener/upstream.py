@@ -13,6 +13,11 @@ as they are, str as UTF-8, anything else as JSON), headers, an optional delay be
 dropped connection. Every request received is logged (`requests`, `requests_to(path)`) with its method,
 path, query parameters, headers and body, for assertions.
 
+A dropped connection and aiohttp's client: when a *reused* keep-alive connection closes without an
+answer, aiohttp sends an idempotent request once more by itself, so one `Reply.dropped()` may be followed
+at once by a second request that takes the next scripted reply. For "the platform is gone" use
+`set_default(Reply.dropped(), path)`, and count requests with `>=`.
+
     async with Upstream(tls_hostnames=["api.twitter.com"]) as server:
         server.script("/2/tweets/search/recent", Reply(503), Reply.json(page))
         ...  # point the client at server.url, trust server.ca_file
@@ -188,9 +193,7 @@ class Upstream:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=server_ssl)
         await site.start()
-        server = site._server
-        assert isinstance(server, asyncio.base_events.Server)
-        self.port = int(server.sockets[0].getsockname()[1])
+        self.port = int(self._runner.addresses[0][1])
         return self
 
     async def close(self) -> None:

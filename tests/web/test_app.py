@@ -177,7 +177,7 @@ async def test_home_reflects_the_secrets_that_are_set(db_url: str, settings_for)
         await engine.dispose()
     text, _ = page_text(page)
     assert "set LISTENER_X_BEARER_TOKEN" not in text
-    assert "x: configured; its collector is not part of this release yet" in text
+    assert "x: enabled (recent search API v2)" in text
     assert "a-token-that-must-not-show" not in page
 
 
