@@ -6,7 +6,7 @@ visible; a batch is all-or-nothing, and running the same import twice adds nothi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,12 @@ class ImportSummary:
         return dict(self.__dict__)
 
 
+def _counted(lines: Iterable[str], progress: Callable[[int], None]) -> Iterator[str]:
+    for line in lines:
+        progress(len(line.encode("utf-8")))
+        yield line
+
+
 def _chunks(path: Path, fmt: str, progress: Callable[[int], None]) -> Iterator[ImportChunk]:
     try:
         handle = path.open("r", encoding="utf-8-sig", newline="")
@@ -47,9 +53,8 @@ def _chunks(path: Path, fmt: str, progress: Callable[[int], None]) -> Iterator[I
     with handle:
         try:
             if fmt == "x-v2":
-                for line in handle:
-                    progress(len(line.encode("utf-8")))
-                    yield from read_x_v2([line], query=f"import:{path.name}")
+                # One reader over the whole file, so each line keeps its own number for the quarantine.
+                yield from read_x_v2(_counted(handle, progress), query=f"import:{path.name}")
             elif fmt == "csv":
                 text = handle.read()
                 progress(len(text.encode("utf-8")))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from listener.errors import BadPayload
-from listener.parsers.common import as_int, clean_text, parse_time
+from listener.parsers.common import as_int, clean_payload, clean_text, parse_time
 from listener.parsers.x import Includes, parse_page, parse_tweet
 from listener.post import Author, Metrics, Platform, Post
 
@@ -52,6 +52,7 @@ def read_x_v2(lines: Iterable[str], query: str | None = None) -> Iterator[Import
             yield ImportChunk(number, [], [(line, f"line {number}: not a JSON object")])
             continue
         obj.pop("__twarc", None)
+        obj = clean_payload(obj)  # a NUL or a lone surrogate escape must not fail the whole batch
         try:
             if "data" in obj or "meta" in obj or "errors" in obj:
                 page = parse_page(obj, query)
@@ -68,6 +69,8 @@ def read_x_v2(lines: Iterable[str], query: str | None = None) -> Iterator[Import
 
 
 def _csv_post(row: dict[str, str], number: int, query: str | None) -> Post:
+    row = clean_payload(row)
+
     def cell(name: str) -> str:
         return (row.get(name) or "").strip()
 
@@ -126,7 +129,14 @@ def read_csv(text: str, query: str | None = None) -> Iterator[ImportChunk]:
         raise BadPayload(f"line 1: the CSV header lacks {', '.join(missing)} (columns: {', '.join(CSV_COLUMNS)})")
     reader.fieldnames = header
     previous = 1
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a field past the csv module's size limit: the file is not a table
+            raise BadPayload(f"line {previous + 1}: unreadable CSV ({exc})") from None
         number, previous = previous + 1, reader.line_num
         if None in row:
             yield ImportChunk(number, [], [(row, f"line {number}: more fields than the header")])

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from listener.errors import BadPayload
-from listener.parsers.common import as_int, clean_text, parse_time, require
+from listener.parsers.common import as_int, clean_payload, clean_text, parse_time, require
 from listener.parsers.x import ParsedPage, Rejected
 from listener.post import Author, Media, Metrics, Platform, Post
 
@@ -71,6 +71,7 @@ def _embeds(view: Mapping[str, Any], links: list[str]) -> tuple[tuple[Media, ...
 
 
 def parse_post_view(view: Mapping[str, Any], query: str | None = None) -> Post:
+    view = clean_payload(view)
     uri = str(require(view, "uri", "post"))
     what = f"post {uri}"
     record = require(view, "record", what)

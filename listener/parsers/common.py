@@ -11,6 +11,8 @@ from typing import Any
 from listener.errors import BadPayload
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# What no database column can hold: U+0000 (PostgreSQL text and JSONB) and lone surrogates (not UTF-8).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def clean_text(text: str) -> str:
@@ -25,6 +27,26 @@ def _has_surrogates(text: str) -> bool:
     except UnicodeEncodeError:
         return True
     return False
+
+
+def clean_payload(value: Any) -> Any:
+    """A JSON payload fit to store as the platform sent it, minus what no database accepts: lone surrogates
+    (`"\\ud83d"` alone is valid JSON) become U+FFFD and NUL characters are dropped, in keys and values.
+
+    Parsers read the cleaned copy, so the text, handles, links and the raw payload of a post can all be
+    stored; one such character must not make a whole page fail to store.
+    """
+    if isinstance(value, str):
+        return _UNSTORABLE.sub(_replacement, value) if _UNSTORABLE.search(value) else value
+    if isinstance(value, dict):
+        return {clean_payload(k): clean_payload(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_payload(v) for v in value]
+    return value
+
+
+def _replacement(match: re.Match[str]) -> str:
+    return "" if match.group() == "\x00" else "\ufffd"
 
 
 def parse_time(value: Any, what: str) -> datetime:

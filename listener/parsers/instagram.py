@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from listener.errors import BadPayload
-from listener.parsers.common import as_int, clean_text, parse_time, require
+from listener.parsers.common import as_int, clean_payload, clean_text, parse_time, require
 from listener.parsers.x import ParsedPage, Rejected
 from listener.post import Author, Media, Metrics, Platform, Post
 
@@ -27,6 +27,7 @@ MEDIA_FIELDS = (
 
 
 def parse_media(item: Mapping[str, Any], seen_at: datetime, query: str | None = None) -> Post:
+    item = clean_payload(item)
     media_id = str(require(item, "id", "instagram media"))
     what = f"instagram media {media_id}"
     caption = item.get("caption") or ""

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from listener.errors import BadPayload
-from listener.parsers.common import as_int, clean_text, html_to_text, parse_time, require
+from listener.parsers.common import as_int, clean_payload, clean_text, html_to_text, parse_time, require
 from listener.parsers.x import ParsedPage, Rejected
 from listener.post import Author, Media, Metrics, Platform, Post
 
@@ -40,6 +40,7 @@ def _author(account: Any) -> Author:
 
 def parse_status(status: Mapping[str, Any], query: str | None = None, instance: str | None = None) -> Post:
     """One Status entity (not a boost wrapper) to a Post."""
+    status = clean_payload(status)
     uri = str(require(status, "uri", "status"))
     what = f"status {uri}"
     content = status.get("content")
@@ -106,10 +107,11 @@ def parse_statuses(statuses: Any, query: str | None = None, instance: str | None
         raise BadPayload(f"not a Mastodon timeline (expected a JSON array, got {type(statuses).__name__})")
     posts: list[Post] = []
     rejected: list[Rejected] = []
-    for status in statuses:
+    for item in statuses:
         try:
-            if not isinstance(status, dict):
-                raise BadPayload(f"status: expected an object, got {type(status).__name__}")
+            if not isinstance(item, dict):
+                raise BadPayload(f"status: expected an object, got {type(item).__name__}")
+            status = clean_payload(item)
             boosted = status.get("reblog")
             if isinstance(boosted, dict):
                 original = parse_status(boosted, query, instance)
@@ -135,6 +137,6 @@ def parse_statuses(statuses: Any, query: str | None = None, instance: str | None
             else:
                 posts.append(parse_status(status, query, instance))
         except BadPayload as exc:
-            rejected.append(Rejected(item=status, error=str(exc)))
+            rejected.append(Rejected(item=item, error=str(exc)))
     newest = str(statuses[0]["id"]) if statuses and isinstance(statuses[0], dict) and statuses[0].get("id") else None
     return ParsedPage(posts=posts, rejected=rejected, next_token=None, newest_id=newest)

@@ -34,8 +34,8 @@ def _time(value: str, what: str) -> datetime:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return parse_time(value, what)  # Atom and some RSS use ISO 8601
-    if parsed.tzinfo is None:
-        raise BadPayload(f"{what}: date {value!r} has no time zone")
+    # RFC 5322's "-0000" (UTC, local zone unknown) parses without a zone, as does a date missing its zone:
+    # both are read as UTC, as feed readers do, rather than losing the entry.
     return parse_time(parsed.isoformat(), what)
 
 

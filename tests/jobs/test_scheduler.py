@@ -112,4 +112,5 @@ def test_the_clock_collects_each_ready_source_at_its_interval(settings_for, sqli
     trigger = clock._scheduler.get_job("collect:x").trigger
     assert trigger.interval.total_seconds() == 7 * 60
     off = settings_for(sqlite_url, LISTENER_X_BEARER_TOKEN="token-0123456789", LISTENER_SCHEDULER_COLLECT="false")
-    assert Clock(Services(settings=off, engine=engine, sessions=make_sessionmaker(engine))).job_names == ["housekeeping"]
+    quiet = Clock(Services(settings=off, engine=engine, sessions=make_sessionmaker(engine)))
+    assert quiet.job_names == ["housekeeping"]

@@ -314,11 +314,9 @@ async def test_a_spent_budget_stops_before_the_next_page_and_resumes_there_after
 
 async def test_a_429_with_an_html_body_is_still_a_rate_limit(services: Services, x_api: Upstream) -> None:
     reset = int(time.time()) + 300
-    x_api.set_default(
-        Reply(status=429, body="<html><body>Too Many Requests</body></html>", content_type="text/html",
-              headers={"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)}),
-        SEARCH,
-    )  # fmt: skip
+    limit_headers = {"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)}
+    html_429 = Reply(status=429, body="<html><body>Too Many Requests</body></html>", headers=limit_headers)
+    x_api.set_default(replace(html_429, content_type="text/html"), SEARCH)
 
     result = await run_x(services)
 
