@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -45,3 +46,46 @@ def synthetic_posts(count: int, seed: int = 7, authors: int = 5000) -> Iterator[
             ),
             raw={"id": str(i), "text": "…", "lang": lang},
         )
+
+
+def x_v2_pages(posts: list[Post], page_size: int = 100) -> list[bytes]:
+    """The posts as X API v2 search pages (JSON bytes, with includes.users and meta.next_token), so the
+    benchmark times decoding and parsing as a collector does."""
+    pages = []
+    for start in range(0, len(posts), page_size):
+        chunk = posts[start : start + page_size]
+        users = {}
+        data = []
+        for p in chunk:
+            users[p.author.platform_id] = {
+                "id": p.author.platform_id,
+                "username": p.author.handle,
+                "name": p.author.display_name,
+                "verified": False,
+                "public_metrics": {"followers_count": p.author.followers, "following_count": 10, "tweet_count": 100},
+            }
+            m = p.metrics
+            data.append(
+                {
+                    "id": p.platform_id,
+                    "text": p.text,
+                    "author_id": p.author.platform_id,
+                    "created_at": p.created_at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                    "lang": p.language_hint,
+                    "entities": {"hashtags": [{"start": 0, "end": 10, "tag": t} for t in p.hashtags]},
+                    "public_metrics": {
+                        "like_count": m.likes,
+                        "retweet_count": m.reposts,
+                        "reply_count": m.replies,
+                        "quote_count": m.quotes,
+                        "impression_count": m.views,
+                    },
+                    "conversation_id": p.platform_id,
+                    "edit_history_tweet_ids": [p.platform_id],
+                }
+            )
+        meta = {"newest_id": chunk[0].platform_id, "oldest_id": chunk[-1].platform_id, "result_count": len(chunk)}
+        if start + page_size < len(posts):
+            meta["next_token"] = f"token{start}"
+        pages.append(json.dumps({"data": data, "includes": {"users": list(users.values())}, "meta": meta}).encode())
+    return pages

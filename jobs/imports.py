@@ -7,18 +7,23 @@ visible; a batch is all-or-nothing, and running the same import twice adds nothi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from jobs.services import Services
 from listener.errors import BadPayload
 from listener.imports import ImportChunk, read_csv, read_x_v2
 from listener.post import Post
+from storage.models import Quarantine
 from storage.repositories.ingest import ingest
 from storage.repositories.quarantine import quarantine
 
 BATCH = 2000
+MAX_REPORTED = 50  # line-by-line reasons in the summary; the quarantine keeps them all
 
 
 class ImportFailed(Exception):
@@ -34,9 +39,11 @@ class ImportSummary:
     updated: int = 0
     unchanged: int = 0
     quarantined: int = 0
+    # "line N: reason" of the first quarantined lines or rows, for the person running the import.
+    errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "errors": list(self.errors)}
 
 
 def _counted(lines: Iterable[str], progress: Callable[[int], None]) -> Iterator[str]:
@@ -61,8 +68,9 @@ def _chunks(path: Path, fmt: str, progress: Callable[[int], None]) -> Iterator[I
                 yield from read_csv(text, query=f"import:{path.name}")
             else:
                 raise ImportFailed(f"unknown format {fmt!r}: use x-v2 or csv")
-        except UnicodeDecodeError as exc:
-            raise ImportFailed(f"{path}: not UTF-8 text (byte {exc.start}); is this the right file?") from None
+        except UnicodeDecodeError:
+            # (The decoder's offset is within its read buffer, not the file: not worth printing.)
+            raise ImportFailed(f"{path}: not UTF-8 text; is this the right file? (save it as UTF-8)") from None
         except BadPayload as exc:
             raise ImportFailed(f"{path}: {exc}") from None
 
@@ -82,10 +90,19 @@ async def import_file(
     posts: list[Post] = []
     rejected: list[tuple[Any, str]] = []
 
+    source = f"import:{fmt}"
+
     async def flush() -> None:
+        # The file name is part of the reason, so a second import of the same file finds its bad lines
+        # already quarantined and adds nothing (like its posts).
+        bad = [(payload, f"{path.name}: {reason}") for payload, reason in rejected]
         async with services.sessions.begin() as session:
             counts = await ingest(session, posts, campaign_ids=[campaign_id])
-            summary.quarantined += await quarantine(session, f"import:{fmt}", "file", rejected)
+            known = await _quarantined_errors(session, source, [reason for _, reason in bad])
+            await quarantine(session, source, "file", [(p, r) for p, r in bad if r[:2000] not in known])
+        summary.quarantined += len(bad)
+        room = MAX_REPORTED - len(summary.errors)
+        summary.errors.extend(reason for _, reason in rejected[: max(room, 0)])
         summary.new += counts.new
         summary.updated += counts.updated
         summary.unchanged += counts.unchanged
@@ -101,3 +118,13 @@ async def import_file(
     if posts or rejected:
         await flush()
     return summary
+
+
+async def _quarantined_errors(session: AsyncSession, source: str, errors: list[str]) -> set[str]:
+    if not errors:
+        return set()
+    wanted = list(dict.fromkeys(e[:2000] for e in errors))  # as the quarantine stores them
+    result = await session.execute(
+        select(Quarantine.error).where(Quarantine.source == source, Quarantine.error.in_(wanted))
+    )
+    return set(result.scalars())

@@ -10,20 +10,26 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import aiohttp
 
 from listener.collector import CampaignQuery, Page, StoredPost
-from listener.errors import BadPayload, SourceUnavailable
-from listener.http import BadJson, HttpSource, RetryPolicy, decode_json
+from listener.errors import AuthFailed, BadPayload, RateLimited, SourceUnavailable
+from listener.http import BadJson, HttpSource, RawResponse, RetryPolicy, decode_json, redact
 from listener.parsers.instagram import MEDIA_FIELDS, parse_media_page
 from listener.post import Platform
+from listener.ratelimit import reset_after_429
 from service.settings import InstagramSettings, Secret
 
 HASHTAG_BUDGET = 30
 PAGE_SIZE = 50
 AUTH_HINT = "check LISTENER_INSTAGRAM_ACCESS_TOKEN (a token of the business account with instagram_basic)"
+# The Graph API answers an expired or revoked token, and a spent rate limit, with HTTP 400 and an error
+# code (developers.facebook.com/docs/graph-api/guides/error-handling), not with 401 or 429.
+_TOKEN_ERRORS = frozenset({102, 190})
+_RATE_ERRORS = frozenset({4, 17, 32, 613, 80002})
+REDACTED = "[redacted]"
 
 
 def budgeted_hashtags(all_hashtags: list[str]) -> tuple[list[str], list[str]]:
@@ -60,9 +66,45 @@ class InstagramCollector:
             raise SourceUnavailable(f"instagram: not configured; {AUTH_HINT}")
         return {"user_id": self._settings.business_account_id, "access_token": self._token.reveal()}
 
-    async def _hashtag_id(self, tag: str) -> str:
-        response = await self._http.get_json(f"{self._base}/ig_hashtag_search", params={**self._auth(), "q": tag})
-        data = response.data.get("data") if isinstance(response.data, dict) else None
+    def _redact(self, text: str) -> str:
+        """The token travels in query strings, and Meta echoes it in `paging.next`: never keep it."""
+        token = self._token.reveal() if self._token is not None else ""
+        return text.replace(token, REDACTED) if token else text
+
+    async def _get(self, url: str, params: Mapping[str, str]) -> RawResponse:
+        raw = await self._http.request("GET", url, params=params, accept=(400,))
+        if raw.status == 400:
+            self._refused(url, raw)
+        return raw
+
+    def _refused(self, url: str, raw: RawResponse) -> NoReturn:
+        try:
+            body = decode_json(raw.body, "instagram error")
+        except BadPayload:
+            body = None
+        error = body.get("error") if isinstance(body, dict) else None
+        if not isinstance(error, dict):
+            error = {}
+        code = error.get("code")
+        message = self._redact(str(error.get("message") or raw.body[:200].decode("utf-8", "replace")))
+        if code in _TOKEN_ERRORS:
+            raise AuthFailed(f"instagram: the access token was refused ({message}); {AUTH_HINT}")
+        if code in _RATE_ERRORS:
+            reset = reset_after_429(raw.headers)
+            raise RateLimited("instagram", reset, f"Graph API error {code} on {redact(url)}: {message}")
+        raise SourceUnavailable(f"instagram: HTTP 400 on {redact(url)}: {message}")
+
+    async def _hashtag_id(self, tag: str) -> str | Page:
+        """The hashtag's id, or a page quarantining an answer that cannot be read."""
+        raw = await self._get(f"{self._base}/ig_hashtag_search", {**self._auth(), "q": tag})
+        try:
+            found = decode_json(raw.body, "instagram ig_hashtag_search")
+        except BadJson as exc:
+            return Page(posts=[], checkpoint={}, unreadable=[(self._redact(exc.payload), str(exc))])
+        data = found.get("data") if isinstance(found, dict) else None
+        if not isinstance(data, list):
+            body = self._redact(raw.body.decode("utf-8", "replace"))
+            return Page(posts=[], checkpoint={}, unreadable=[(body, "ig_hashtag_search: no 'data' list")])
         if not data or not isinstance(data[0], dict) or not data[0].get("id"):
             raise SourceUnavailable(f"instagram: no hashtag id for #{tag} (ig_hashtag_search returned none)")
         return str(data[0]["id"])
@@ -76,21 +118,25 @@ class InstagramCollector:
             )
         state = dict(checkpoint or {})
         hashtag_id = state.get("hashtag_id") or await self._hashtag_id(tag)
+        if isinstance(hashtag_id, Page):
+            yield hashtag_id
+            return
         after: str | None = state.get("after")
         while True:
             params = {**self._auth(), "fields": MEDIA_FIELDS, "limit": str(PAGE_SIZE)}
             if after:
                 params["after"] = after
-            raw = await self._http.request("GET", f"{self._base}/{hashtag_id}/{edge}", params=params)
+            raw = await self._get(f"{self._base}/{hashtag_id}/{edge}", params)
             try:
                 parsed = parse_media_page(
                     decode_json(raw.body, f"instagram {edge}"), datetime.now(UTC), query=f"#{tag}"
                 )
             except BadJson as exc:
-                yield Page(posts=[], checkpoint=state, unreadable=[(exc.payload, str(exc))])
+                yield Page(posts=[], checkpoint=state, unreadable=[(self._redact(exc.payload), str(exc))])
                 return
             except BadPayload as exc:
-                yield Page(posts=[], checkpoint=state, unreadable=[(raw.body.decode("utf-8", "replace"), str(exc))])
+                body = self._redact(raw.body.decode("utf-8", "replace"))
+                yield Page(posts=[], checkpoint=state, unreadable=[(body, str(exc))])
                 return
             # recent_media only spans 24 hours: each run reads it all; ingest keeps what is new.
             state = (

@@ -55,6 +55,7 @@ def collect_cmd(ctx: click.Context, only: str | None, as_json: bool) -> None:
 
 async def _sources(settings: Settings) -> list[dict[str, Any]]:
     async with open_services(settings) as services, services.sessions() as session:
+        slugs = {cid: slug for slug, cid in services.campaign_ids.items()}
         rows = {s.name: s for s in await sources_repo.all_sources(session)}
         quarantined = await counts_by_source(session)
         out = []
@@ -76,7 +77,9 @@ async def _sources(settings: Settings) -> list[dict[str, Any]]:
                         else None
                     ),
                     "quarantined": quarantined.get(readiness.name, 0),
-                    "checkpoints": {c.query_key: c.position for c in checkpoints},
+                    "checkpoints": {
+                        f"{slugs.get(c.campaign_id, c.campaign_id)} {c.query_key}": c.position for c in checkpoints
+                    },
                 }
             )
         return out
@@ -95,7 +98,7 @@ def sources_cmd(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"{r['source']}: {r['state']}")
         if r["last_run_at"]:
             click.echo(f"  last run {r['last_run_at']}: {r['status']}, {r['last_new_posts']} new post(s)")
-        if r["detail"]:
+        if r["detail"] and not r["rate_limited_until"]:
             click.echo(f"  {r['detail']}")
         if r["rate_limited_until"]:
             click.echo(f"  rate limited until {r['rate_limited_until']}")

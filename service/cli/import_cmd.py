@@ -35,19 +35,26 @@ def import_cmd(ctx: click.Context, file: Path, fmt: str, campaign: str, as_json:
     """Import posts from an export file: X API v2 pages as JSON Lines (twarc2) or CSV.
 
     Ends with a summary: read, new, updated, unchanged and quarantined (lines or rows that could not be
-    read are kept in the quarantine with their line number). Importing the same file again adds nothing.
+    read are kept in the quarantine with their line number, and listed). The good lines are imported all
+    the same; the exit code is 1 when any line was quarantined. Importing the same file again adds nothing.
     """
     settings = cli_context(ctx).settings
     if not file.is_file():
         raise UserFacingError(f"{file}: {'is a folder, not a file' if file.is_dir() else 'no such file'}")
     summary = run_async(_import(settings, file, fmt, campaign, file.stat().st_size, show=not as_json))
     if as_json:
-        click.echo(json.dumps(summary.as_dict(), indent=2))
-        return
-    click.echo(
-        f"{file.name} → {campaign}: read {summary.read}, new {summary.new}, updated {summary.updated}, "
-        f"unchanged {summary.unchanged}, quarantined {summary.quarantined}"
-    )
+        click.echo(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        for reason in summary.errors:
+            click.echo(f"{file.name}: {reason}", err=True)
+        if summary.quarantined > len(summary.errors):
+            click.echo(f"{file.name}: ... and {summary.quarantined - len(summary.errors)} more", err=True)
+        click.echo(
+            f"{file.name} → {campaign}: read {summary.read}, new {summary.new}, updated {summary.updated}, "
+            f"unchanged {summary.unchanged}, quarantined {summary.quarantined}"
+        )
+    if summary.quarantined:
+        ctx.exit(1)
 
 
 COMMANDS = [import_cmd]

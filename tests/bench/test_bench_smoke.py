@@ -23,9 +23,9 @@ def test_quick_ingest_benchmark_runs_and_writes_results(tmp_path: Path) -> None:
     assert done.returncode in (0, 1), done.stderr
     results = json.loads(out.read_text(encoding="utf-8"))
     names = [case["name"] for case in results["cases"]]
-    assert any(name.startswith("ingest sqlite") for name in names)
+    assert any(name.startswith("parse+ingest X v2, sqlite") for name in names)
     for case in results["cases"]:
         assert case["value"] > 0
         assert case["baseline"] > 0
         assert case["ratio"] == case["value"] / case["baseline"]
-    assert "ingest sqlite" in done.stdout
+    assert "parse+ingest X v2, sqlite" in done.stdout
