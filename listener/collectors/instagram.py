@@ -156,7 +156,7 @@ class InstagramCollector:
         for start in range(0, len(posts), self.refresh_batch):
             chunk = posts[start : start + self.refresh_batch]
             params = {**self._auth(), "ids": ",".join(p.platform_id for p in chunk), "fields": MEDIA_FIELDS}
-            response = await self._http.request("GET", f"{self._base}/", params=params)
+            response = await self._get(f"{self._base}/", params)
             try:
                 data = decode_json(response.body, "instagram media lookup")
                 if not isinstance(data, dict):
@@ -167,6 +167,7 @@ class InstagramCollector:
                 ]
                 parsed = parse_media_page({"data": items}, datetime.now(UTC))
             except BadPayload as exc:
-                yield Page(posts=[], checkpoint={}, unreadable=[(response.body.decode("utf-8", "replace"), str(exc))])
+                body = self._redact(response.body.decode("utf-8", "replace"))
+                yield Page(posts=[], checkpoint={}, unreadable=[(body, str(exc))])
                 continue
             yield Page(posts=parsed.posts, checkpoint={}, rejected=parsed.rejected)

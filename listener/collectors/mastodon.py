@@ -16,8 +16,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 import aiohttp
 
 from listener.collector import CampaignQuery, Page, StoredPost
-from listener.errors import BadPayload
-from listener.http import BadJson, HttpSource, RetryPolicy, decode_json
+from listener.errors import AuthFailed, BadPayload, SourceUnavailable
+from listener.http import BadJson, HttpSource, RawResponse, RetryPolicy, decode_json
 from listener.parsers.mastodon import parse_statuses
 from listener.post import Platform, Post
 from service.settings import MastodonSettings, Secret
@@ -48,9 +48,29 @@ class MastodonCollector:
     ) -> None:
         self._settings = settings
         self._token = token
-        self._http = HttpSource(
-            "mastodon", session, auth_hint="this instance requires a token: set LISTENER_MASTODON_TOKEN", policy=policy
-        )
+        self._session = session
+        self._policy = policy
+        # Each instance announces its own budget: one spent instance must not stop the others.
+        self._instances: dict[str, HttpSource] = {}
+
+    def _http_for(self, base: str) -> HttpSource:
+        if base not in self._instances:
+            hint = (
+                "the token was refused: check LISTENER_MASTODON_TOKEN"
+                if self._token
+                else "this instance requires a token: set LISTENER_MASTODON_TOKEN"
+            )
+            self._instances[base] = HttpSource("mastodon", self._session, auth_hint=hint, policy=self._policy)
+        return self._instances[base]
+
+    async def _get(self, base: str, url: str, **kwargs: Any) -> RawResponse:
+        try:
+            return await self._http_for(base).request("GET", url, **kwargs)
+        except AuthFailed as exc:
+            if self._token:
+                raise  # our token is wrong everywhere: the source fails, naming the variable
+            # Without a token, one instance closing its public timeline does not stop the others.
+            raise SourceUnavailable(str(exc)) from None
 
     def query_keys(self, query: CampaignQuery) -> list[str]:
         keys: list[str] = []
@@ -79,7 +99,7 @@ class MastodonCollector:
                 params["min_id"] = str(state["min_id"])
             elif "max_id" in state:
                 params["max_id"] = str(state["max_id"])
-            raw = await self._http.request("GET", url, params=params, headers=headers)
+            raw = await self._get(base, url, params=params, headers=headers)
             try:
                 parsed = parse_statuses(decode_json(raw.body, f"mastodon {base}"), query=f"#{tag}", instance=base)
             except BadJson as exc:
@@ -123,8 +143,11 @@ class MastodonCollector:
             if not instance or not local_id or per_instance.get(instance, 0) >= self.REFRESH_LIMIT_PER_INSTANCE:
                 continue
             per_instance[instance] = per_instance.get(instance, 0) + 1
-            response = await self._http.request(
-                "GET", f"{instance}/api/v1/statuses/{quote(str(local_id), safe='')}", headers=headers, accept=(404, 410)
+            response = await self._get(
+                instance,
+                f"{instance}/api/v1/statuses/{quote(str(local_id), safe='')}",
+                headers=headers,
+                accept=(404, 410),
             )
             if response.status in (404, 410):
                 continue  # deleted upstream: the privacy/deletion check handles it

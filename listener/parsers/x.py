@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from listener.errors import BadPayload
-from listener.parsers.common import as_int, parse_time, require, unescape
+from listener.parsers.common import as_int, clean_payload, parse_time, require, unescape
 from listener.post import Author, Media, Metrics, Platform, Post
 
 # X's pseudo-languages: no language at all, not one we could use as a hint.
@@ -118,6 +118,7 @@ def _media(tweet: Mapping[str, Any], includes: Includes) -> tuple[Media, ...]:
 
 def parse_tweet(tweet: Mapping[str, Any], includes: Includes, query: str | None = None) -> Post:
     """One v2 tweet object (with the page's includes) to a Post; BadPayload when it cannot be read."""
+    tweet = clean_payload(tweet)
     tweet_id = str(require(tweet, "id", "tweet"))
     what = f"tweet {tweet_id}"
     text = require(tweet, "text", what)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -18,7 +19,9 @@ async def _import(settings: Settings, path: Path, fmt: str, campaign: str, size:
     async with open_services(settings) as services:
         if campaign not in services.campaign_ids:
             raise UserFacingError(f"unknown campaign {campaign!r} (configured: {', '.join(services.campaign_ids)})")
-        with click.progressbar(length=size, label=f"importing {path.name}", hidden=not show) as bar:
+        # Progress goes to a terminal's stderr only: stdout carries the summary, stderr the errors, for scripts.
+        hidden = not show or not sys.stderr.isatty()
+        with click.progressbar(length=size, label=f"importing {path.name}", hidden=hidden, file=sys.stderr) as bar:
             try:
                 return await import_file(services, path, fmt, campaign, progress=bar.update)
             except ImportFailed as exc:

@@ -23,8 +23,9 @@ def _text(payload: Any) -> str:
     text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False, default=str)
     if len(text) > MAX_PAYLOAD_CHARS:
         return text[:MAX_PAYLOAD_CHARS] + f"\n[truncated: {len(text)} characters in all]"
-    # Lone surrogates cannot be stored as UTF-8: keep them visible instead of failing the page.
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    # Lone surrogates cannot be stored as UTF-8, NUL not in a PostgreSQL text column: keep both visible
+    # as escapes instead of failing the page that carries them.
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 async def quarantine(session: AsyncSession, source: str, platform: str, items: Sequence[tuple[Any, str]]) -> int:

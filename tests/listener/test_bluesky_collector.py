@@ -192,6 +192,7 @@ async def test_login_then_cursor_pages_then_the_next_run_asks_since(
     expected = uris(search_page) | uris(last_page)
     assert result.new == len(expected) == 26
     failed, login = pds.requests_to(CREATE)
+    assert failed.body == login.body  # the same login, retried after the 502
     assert login.method == "POST"
     assert json.loads(login.body) == {"identifier": HANDLE, "password": PASSWORD}
     assert "Authorization" not in login.headers
@@ -278,7 +279,7 @@ async def test_a_refused_refresh_creates_a_new_session(
     assert (result.status, result.new) == ("ok", 25)
     assert len(pds.requests_to(REFRESH)) == 1
     first_login, second_login = pds.requests_to(CREATE)
-    assert json.loads(second_login.body) == {"identifier": HANDLE, "password": PASSWORD}
+    assert json.loads(second_login.body) == json.loads(first_login.body) == {"identifier": HANDLE, "password": PASSWORD}
     assert pds.requests_to(SEARCH)[-1].headers["Authorization"] == f"Bearer {access(3)}"
 
 

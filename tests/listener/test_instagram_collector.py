@@ -107,7 +107,9 @@ def services_with(services: Services, settings_for, db_url: str, tmp_path: Path,
         settings: Settings = settings_for(db_url, **instagram_env(tmp_path, meta, *hashtags, **env))
         async with services.sessions.begin() as session:
             campaign_ids = await sync_campaigns(session, settings.campaigns)
-        return Services(settings=settings, engine=services.engine, sessions=services.sessions, campaign_ids=campaign_ids)
+        return Services(
+            settings=settings, engine=services.engine, sessions=services.sessions, campaign_ids=campaign_ids
+        )
 
     return build
 
@@ -159,7 +161,10 @@ async def assert_token_nowhere(services: Services, caplog: pytest.LogCaptureFixt
 
 
 async def test_hashtag_search_then_recent_media_pages_and_the_token_is_never_kept(
-    services: Services, meta: Upstream, graph, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+    services: Services,
+    meta: Upstream,
+    graph,
+    caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
 ) -> None:
     caplog.set_level(logging.DEBUG)
     p1, p2 = graph("hashtag_recent_medias_p1"), graph("hashtag_recent_medias_p2")
@@ -238,7 +243,9 @@ async def test_top_media_is_read_only_when_enabled(services_with, meta: Upstream
 
 
 async def test_hashtags_over_the_weekly_budget_are_reported_and_never_requested(
-    services_with, meta: Upstream, graph  # type: ignore[no-untyped-def]
+    services_with,
+    meta: Upstream,
+    graph,  # type: ignore[no-untyped-def]
 ) -> None:
     tags = [f"LoveLocal{n:02d}" for n in range(1, HASHTAG_BUDGET + 3)]
     services = await services_with(*tags)
@@ -307,7 +314,10 @@ async def test_a_spent_graph_api_limit_is_a_rate_limit(services: Services, meta:
 
 
 async def test_an_unreadable_page_is_quarantined_without_the_token(
-    services: Services, meta: Upstream, graph, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+    services: Services,
+    meta: Upstream,
+    graph,
+    caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
 ) -> None:
     caplog.set_level(logging.DEBUG)
     p1 = graph("hashtag_recent_medias_p1")

@@ -264,11 +264,12 @@ async def test_backfill_follows_next_up_to_backfill_pages_then_runs_forward_from
     assert await checkpoint(services, instance_a) == {"min_id": statuses[0]["id"]}
 
     newer = public[0:3]
+    links = link(instance_a, older=newer[-1]["id"], newer=newer[0]["id"])
     instance_a.script(
         TAG_PATH,
-        Reply.json(newer, headers=mastodon_headers(fosstodon, Link=link(instance_a, older=newer[-1]["id"], newer=newer[0]["id"]))),
+        Reply.json(newer, headers=mastodon_headers(fosstodon, Link=links)),
         EMPTY,  # nothing newer than that: the run ends
-    )  # fmt: skip
+    )
 
     second_run = await run_mastodon(services)
 
@@ -428,6 +429,22 @@ async def test_one_instance_down_the_other_is_collected_and_the_source_degraded(
     assert (source.status, source.rate_limited_until) == ("degraded", None)
     assert await checkpoint(services, instance_a) is None
     assert await checkpoint(services, instance_b) == {"min_id": "114870142396314555"}
+
+
+async def test_without_a_token_an_instance_that_requires_one_only_degrades_the_source(
+    services: Services, instance_a: Upstream, instance_b: Upstream, social: Recorded
+) -> None:
+    instance_a.set_default(Reply.json({"error": "This method requires an authenticated user"}, status=401), TAG_PATH)
+    instance_b.script(TAG_PATH, Reply.recorded(social), EMPTY)
+
+    result = await run_mastodon(services)
+
+    assert result.status == "degraded"
+    assert result.detail is not None
+    assert "requires a token: set LISTENER_MASTODON_TOKEN" in result.detail
+    assert len(instance_a.requests) == 1  # refused credentials are not retried
+    assert result.new == 5
+    assert set(await stored(services)) == {s["uri"] for s in social.json()}
 
 
 @pytest.mark.parametrize("kind", ["truncated-json", "html", "object"])

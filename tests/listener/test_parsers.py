@@ -533,7 +533,9 @@ def test_rss_items_become_posts() -> None:
     assert first.author.platform_id == FEED_URL
     assert first.author.handle == "Le Journal du Quartier"
     assert first.author.display_name == "Claire Martin"
-    assert first.text.startswith("La boulangerie des Trois Épis fête ses 10 ans #LoveLocal\n\nUne fête pour les Trois Épis")
+    assert first.text.startswith(
+        "La boulangerie des Trois Épis fête ses 10 ans #LoveLocal\n\nUne fête pour les Trois Épis"
+    )
     assert "& leurs clients." in first.text
     assert "مخبز الأمل aussi." in first.text
     assert "tracker" not in first.text

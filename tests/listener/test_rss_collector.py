@@ -278,7 +278,11 @@ async def test_a_hostile_or_broken_feed_is_quarantined_unexpanded(
 
 
 async def test_an_atom_feed_and_an_entry_without_id(
-    services: Services, settings_for, db_url: str, tmp_path: Path, site: Upstream  # type: ignore[no-untyped-def]
+    services: Services,
+    settings_for,
+    db_url: str,
+    tmp_path: Path,
+    site: Upstream,  # type: ignore[no-untyped-def]
 ) -> None:
     atom = """<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom">

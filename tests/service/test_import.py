@@ -76,9 +76,11 @@ async def quarantine_rows(session: AsyncSession) -> list[Quarantine]:
 
 async def campaign_links(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(
-        select(Campaign.slug, func.count()).join(PostCampaign, PostCampaign.campaign_id == Campaign.id).group_by(Campaign.slug)
+        select(Campaign.slug, func.count())
+        .join(PostCampaign, PostCampaign.campaign_id == Campaign.id)
+        .group_by(Campaign.slug)
     )
-    return {slug: int(n) for slug, n in rows.tuples()}
+    return {slug: int(n) for slug, n in rows.all()}
 
 
 def twarc_page(path: Path) -> dict[str, Any]:
@@ -290,7 +292,7 @@ def test_csv_import_with_bom_semicolons_and_arabic(run: Run, db_url: str, tmp_pa
 
     async def read(session: AsyncSession) -> dict[tuple[str, str], tuple[Post, Author]]:
         rows = await session.execute(select(Post, Author).join(Author, Post.author_id == Author.id))
-        return {(p.platform, p.platform_id): (p, a) for p, a in rows.tuples()}
+        return {(p.platform, p.platform_id): (p, a) for p, a in rows.all()}
 
     stored = query(db_url, read)
     assert set(stored) == {("x", "1858000000000000001"), ("instagram", "17900000000000001"), ("file", "file-4")}
@@ -298,7 +300,10 @@ def test_csv_import_with_bom_semicolons_and_arabic(run: Run, db_url: str, tmp_pa
     assert (tweet.text, tweet.likes, tweet.views, tweet.hashtags) == ("Merci à nos clients ! #LoveLocal", 12, 900,
                                                                       ["LoveLocal"])  # fmt: skip
     assert (baker.platform_id, baker.handle, baker.followers, baker.display_name) == (
-        "42", "boulangerie", 1250, "Boulangerie Les Trois Épis"
+        "42",
+        "boulangerie",
+        1250,
+        "Boulangerie Les Trois Épis",
     )
     arabic, makhbaz = stored[("instagram", "17900000000000001")]
     assert arabic.text == "خبز طازج كل صباح في الدار البيضاء #LoveLocal #دعم_المحلي"
@@ -322,8 +327,7 @@ def test_csv_import_with_bom_semicolons_and_arabic(run: Run, db_url: str, tmp_pa
 def test_a_comma_csv_without_bom_and_the_text_summary(run: Run, db_url: str, tmp_path: Path) -> None:
     export = tmp_path / "simple.csv"
     export.write_text(
-        "id,created_at,author_handle,text\n"
-        "s-1,2026-11-16T08:00:00Z,fatima,\"Vive le #LoveLocal, et vive Casablanca\"\n",
+        'id,created_at,author_handle,text\ns-1,2026-11-16T08:00:00Z,fatima,"Vive le #LoveLocal, et vive Casablanca"\n',
         encoding="utf-8",
     )
 
