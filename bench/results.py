@@ -18,6 +18,7 @@ class CaseResult:
     baseline_name: str
     ratio_target: float | None = None  # value / baseline must reach this (higher is better)
     absolute_target: float | None = None  # value must reach this
+    max_target: float | None = None  # value must stay at or below this (memory, latency)
     note: str = ""
 
     @property
@@ -31,6 +32,8 @@ class CaseResult:
             ok = ok and self.ratio >= self.ratio_target
         if self.absolute_target is not None:
             ok = ok and self.value >= self.absolute_target
+        if self.max_target is not None:
+            ok = ok and self.value <= self.max_target
         return ok
 
     def target_text(self) -> str:
@@ -39,6 +42,8 @@ class CaseResult:
             parts.append(f"ratio ≥ {self.ratio_target:g}")
         if self.absolute_target is not None:
             parts.append(f"≥ {self.absolute_target:,.0f} {self.unit}")
+        if self.max_target is not None:
+            parts.append(f"≤ {self.max_target:,.0f} {self.unit}")
         return ", ".join(parts) or "—"
 
 

@@ -37,7 +37,7 @@ async def _due(services: Services, platform: str) -> list[StoredPost]:
             .order_by(Post.created_at.desc())
             .limit(settings.refresh_limit)
         )
-        return [StoredPost(platform_id=pid, raw=raw) for pid, raw in rows.tuples()]
+        return [StoredPost(platform_id=pid, raw=raw) for pid, raw in rows.all()]
 
 
 async def refresh_source(services: Services, collector: Refresher) -> dict[str, Any]:

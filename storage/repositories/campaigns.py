@@ -52,4 +52,4 @@ async def sync_campaigns(session: AsyncSession, campaigns: Mapping[str, Campaign
 
 async def campaign_ids(session: AsyncSession) -> dict[str, int]:
     result = await session.execute(select(Campaign.slug, Campaign.id).where(Campaign.active.is_(True)))
-    return dict(result.tuples().all())
+    return {str(slug): int(cid) for slug, cid in result.all()}

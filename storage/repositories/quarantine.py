@@ -44,4 +44,4 @@ async def counts_by_source(session: AsyncSession) -> dict[str, int]:
     result = await session.execute(
         select(Quarantine.source, func.count()).where(Quarantine.resolved_at.is_(None)).group_by(Quarantine.source)
     )
-    return {source: int(n) for source, n in result.tuples()}
+    return {source: int(n) for source, n in result.all()}
