@@ -101,13 +101,11 @@ _PATTERNS: tuple[tuple[re.Pattern[str], float], ...] = (
     (re.compile(rf"(?:{_KINDS_AR})\s+{_AR_NAME}"), 0.7),
 )
 # Words that end a name rather than belong to it (sentence starters after the cue, pronouns...).
-_STOP = frozenset(
-    normalise_name(w)
-    for w in (
-        "Je J Il Elle On Nous Vous Ils Merci Thanks I We It This "
-        "Super Top Great Good Best Amazing Nice Lovely Delicious Excellent Local My Our Your Très Tres Vraiment Really Bravo Very"
-    ).split()
+_STOP_WORDS = (
+    "Je J Il Elle On Nous Vous Ils Merci Thanks I We It This Super Top Great Good Best Amazing Nice Lovely "
+    "Delicious Excellent Local My Our Your Très Tres Vraiment Really Bravo Very"
 )
+_STOP = frozenset(normalise_name(w) for w in _STOP_WORDS.split(" "))
 # A "name" made only of these is no name: "la boulangerie", "the bakery", "مخبز".
 _GENERIC = frozenset(
     normalise_name(part)
