@@ -103,6 +103,9 @@ class XSettings(_Section):
     ca_file: Path | None = None
     exclude_reposts: bool = True
     interval_minutes: int = Field(default=15, ge=1)
+    # `listener run` also follows the filtered stream (near real time; needs filtered-stream access),
+    # one rule per campaign; recent search keeps running at interval_minutes and fills any gap.
+    stream: bool = False
 
     @field_validator("ca_file")
     @classmethod

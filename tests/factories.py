@@ -32,6 +32,7 @@ def make_post(
     reposts: int | None = 0,
     views: int | None = None,
     created_at: datetime | None = None,
+    language_hint: str | None = "fr",
     **fields: Any,
 ) -> Post:
     n = next(_ids) if n is None else n
@@ -42,7 +43,7 @@ def make_post(
         author=author or make_author(n),
         text=text if text is not None else f"J'adore ma boulangerie du quartier #LoveLocal {n}",
         created_at=created_at or BASE_TIME + timedelta(minutes=n),
-        language_hint="fr",
+        language_hint=language_hint,
         hashtags=("LoveLocal",),
         metrics=Metrics(likes=likes, reposts=reposts, replies=0, quotes=0, views=views),
         media=(Media(kind="photo", url=f"https://example.test/m/{n}.jpg"),),

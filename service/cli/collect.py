@@ -59,14 +59,18 @@ async def _sources(settings: Settings) -> list[dict[str, Any]]:
         rows = {s.name: s for s in await sources_repo.all_sources(session)}
         quarantined = await counts_by_source(session)
         out = []
-        for readiness in source_readiness(settings):
-            row = rows.get(readiness.name)
+        states = {r.name: (r.describe(), r.ready) for r in source_readiness(settings)}
+        # Rows without a readiness entry (the X filtered stream, `x-stream`) are shown too.
+        for name in rows:
+            states.setdefault(name, ("near-real-time stream" if name == "x-stream" else "known source", True))
+        for name, (state, ready) in states.items():
+            row = rows.get(name)
             checkpoints = await sources_repo.checkpoints_of(session, row.id) if row else []
             out.append(
                 {
-                    "source": readiness.name,
-                    "state": readiness.describe(),
-                    "ready": readiness.ready,
+                    "source": name,
+                    "state": state,
+                    "ready": ready,
                     "status": row.status if row else "never run",
                     "detail": row.status_detail if row else None,
                     "last_run_at": row.last_run_at.isoformat() if row and row.last_run_at else None,
@@ -76,7 +80,7 @@ async def _sources(settings: Settings) -> list[dict[str, Any]]:
                         if row and row.rate_limited_until and row.rate_limited_until > datetime.now(UTC)
                         else None
                     ),
-                    "quarantined": quarantined.get(readiness.name, 0),
+                    "quarantined": quarantined.get(name, 0),
                     "checkpoints": {
                         f"{slugs.get(c.campaign_id, c.campaign_id)} {c.query_key}": c.position for c in checkpoints
                     },
