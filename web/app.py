@@ -21,6 +21,8 @@ from jobs.services import Services
 from listener.readiness import UNCOLLECTABLE, source_readiness
 from storage.migrate import schema_state
 from storage.repositories.job_runs import recent_runs
+from storage.repositories.quarantine import counts_by_source
+from storage.repositories.sources import all_sources
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +88,16 @@ async def home(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     async with services.sessions() as session:
         runs = await recent_runs(session, limit=10)
+        state = {row.name: row for row in await all_sources(session)}
+        quarantined = await counts_by_source(session)
     return render(
         request,
         "home.html",
         version=version("campaign-listener"),
         campaigns=services.settings.campaigns,
         sources=source_readiness(services.settings),
+        state=state,
+        quarantined=quarantined,
         uncollectable=UNCOLLECTABLE,
         runs=runs,
     )

@@ -254,3 +254,26 @@ async def test_a_hostile_campaign_name_is_escaped(tmp_path: Path, db_url: str) -
     assert HOSTILE_NAME in text  # shown literally, as text
     assert "script" not in tags
     assert "img" not in tags
+
+
+async def test_home_shows_each_sources_last_run_and_quarantine(services: Services) -> None:
+    from storage.repositories import sources as sources_repo
+    from storage.repositories._sql import utcnow
+    from storage.repositories.quarantine import quarantine
+
+    async with services.sessions.begin() as session:
+        row = await sources_repo.get_or_create(session, "mastodon", "mastodon")
+        await sources_repo.record_run(
+            session,
+            row.id,
+            status="degraded",
+            detail="HTTP 503",
+            new_posts=7,
+            finished_at=utcnow(),
+            rate_limited_until=None,
+        )
+        await quarantine(session, "mastodon", "mastodon", [("<not json>", "not valid JSON"), ({"x": 1}, "no uri")])
+    async with client_for(services) as client:
+        text, _ = page_text(await (await client.get("/")).text())
+    assert "degraded, 7 new" in text
+    assert "2 in quarantine" in text
