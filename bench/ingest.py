@@ -16,6 +16,7 @@ from sqlalchemy import text
 from bench.corpus import synthetic_posts, x_v2_pages
 from bench.results import CaseResult
 from listener.http import decode_json
+from listener.parsers.common import may_need_cleaning
 from listener.parsers.x import parse_page
 from listener.post import Post
 from service.settings import default_campaigns
@@ -69,7 +70,7 @@ async def _ingest_rate(url: str, pages: list[bytes], page_size: int) -> float:
         batch = []
         token = None
         for body in pages[start : start + per_transaction]:
-            parsed = parse_page(decode_json(body, "bench page"), "#LoveLocal")
+            parsed = parse_page(decode_json(body, "bench page"), "#LoveLocal", clean=may_need_cleaning(body))
             batch.extend(parsed.posts)
             token = parsed.next_token
         count += len(batch)

@@ -25,6 +25,7 @@ from tweepy.asynchronous import AsyncClient
 from listener.collector import CampaignQuery, Page, StoredPost
 from listener.errors import AuthFailed, BadPayload, RateLimited, SourceUnavailable
 from listener.http import BadJson, RetryPolicy, decode_json
+from listener.parsers.common import may_need_cleaning
 from listener.parsers.x import parse_page
 from listener.post import Platform
 from listener.ratelimit import RateLimit, read_rate_limit, reset_after_429
@@ -210,7 +211,7 @@ class XCollector:
                 raise SourceUnavailable(f"x: the API rejected the search: {exc}") from None
             try:
                 data = decode_json(body, "x search/recent")
-                parsed = parse_page(data, text)
+                parsed = parse_page(data, text, clean=may_need_cleaning(body))
             except BadJson as exc:
                 yield Page(posts=[], checkpoint=state, unreadable=[(exc.payload, str(exc))])
                 return
@@ -242,7 +243,7 @@ class XCollector:
             }
             body = await self._call(client.get_tweets, params)
             try:
-                parsed = parse_page(decode_json(body, "x tweets lookup"))
+                parsed = parse_page(decode_json(body, "x tweets lookup"), clean=may_need_cleaning(body))
             except BadPayload as exc:
                 yield Page(posts=[], checkpoint={}, unreadable=[(body.decode("utf-8", "replace"), str(exc))])
                 continue

@@ -29,6 +29,17 @@ def _has_surrogates(text: str) -> bool:
     return False
 
 
+_UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+
+
+def may_need_cleaning(body: bytes) -> bool:
+    """Whether a raw JSON body can hold what `clean_payload` removes (NUL, surrogate escapes).
+
+    A byte scan, far cheaper than walking the decoded payload: most pages are clean and skip the walk.
+    """
+    return b"\x00" in body or _UNSTORABLE_ESCAPE.search(body) is not None
+
+
 def clean_payload(value: Any) -> Any:
     """A JSON payload fit to store as the platform sent it, minus what no database accepts: lone surrogates
     (`"\\ud83d"` alone is valid JSON) become U+FFFD and NUL characters are dropped, in keys and values.

@@ -116,9 +116,13 @@ def _media(tweet: Mapping[str, Any], includes: Includes) -> tuple[Media, ...]:
     return tuple(out)
 
 
-def parse_tweet(tweet: Mapping[str, Any], includes: Includes, query: str | None = None) -> Post:
-    """One v2 tweet object (with the page's includes) to a Post; BadPayload when it cannot be read."""
-    tweet = clean_payload(tweet)
+def parse_tweet(tweet: Mapping[str, Any], includes: Includes, query: str | None = None, *, clean: bool = True) -> Post:
+    """One v2 tweet object (with the page's includes) to a Post; BadPayload when it cannot be read.
+
+    `clean=False` when the raw body is known to hold no NUL or surrogate escapes (`may_need_cleaning`).
+    """
+    if clean:
+        tweet = clean_payload(tweet)
     tweet_id = str(require(tweet, "id", "tweet"))
     what = f"tweet {tweet_id}"
     text = require(tweet, "text", what)
@@ -161,10 +165,12 @@ def parse_tweet(tweet: Mapping[str, Any], includes: Includes, query: str | None 
     )
 
 
-def parse_page(page: Any, query: str | None = None) -> ParsedPage:
+def parse_page(page: Any, query: str | None = None, *, clean: bool = True) -> ParsedPage:
     """A whole v2 response page. Raises BadPayload only when the page itself is not a v2 response."""
     if not isinstance(page, dict):
         raise BadPayload(f"not an X API v2 response (got {type(page).__name__})")
+    if clean:  # the whole page at once: includes (authors, originals) too
+        page = clean_payload(page)
     data = page.get("data", [])
     if isinstance(data, dict):  # single-tweet lookup
         data = [data]
@@ -181,7 +187,7 @@ def parse_page(page: Any, query: str | None = None) -> ParsedPage:
     seen: set[str] = set()
     for tweet in data:
         try:
-            post = parse_tweet(tweet, includes, query)
+            post = parse_tweet(tweet, includes, query, clean=False)
         except BadPayload as exc:
             rejected.append(Rejected(item=tweet, error=str(exc)))
             continue
@@ -193,7 +199,7 @@ def parse_page(page: Any, query: str | None = None) -> ParsedPage:
         if original is None or original_id in seen:
             continue
         try:
-            posts.append(parse_tweet(original, includes, query))
+            posts.append(parse_tweet(original, includes, query, clean=False))
             seen.add(str(original_id))
         except BadPayload as exc:
             rejected.append(Rejected(item=original, error=str(exc)))
