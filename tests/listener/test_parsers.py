@@ -206,7 +206,7 @@ def test_x_a_tweet_without_author_is_rejected_and_the_rest_kept(corpora: Path) -
     parsed = parse_page(page)
 
     [rejected] = parsed.rejected
-    assert rejected.item is broken
+    assert rejected.item == broken  # the item as sent (a cleaned copy when cleaning was needed)
     assert "author_id" in rejected.error
     assert broken["id"] not in {p.platform_id for p in parsed.posts}
     with pytest.raises(BadPayload):
