@@ -12,7 +12,9 @@ from listener.parsers.common import clean_payload, may_need_cleaning
 from listener.parsers.x import parse_page
 
 PAGE = {
-    "data": [{"id": "1", "text": "bad \ud800 and \x00 here", "author_id": "9", "created_at": "2026-11-20T10:00:00.000Z"}],
+    "data": [
+        {"id": "1", "text": "bad \ud800 and \x00 here", "author_id": "9", "created_at": "2026-11-20T10:00:00.000Z"}
+    ],
     "includes": {"users": [{"id": "9", "username": "u\x00ser", "name": "N\udfff"}]},
     "meta": {"result_count": 1},
 }
