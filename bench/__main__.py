@@ -11,10 +11,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import ingest
+from bench import analysis, ingest
 from bench.results import CaseResult, print_table, write_json
 
-CASES = {"ingest": ingest.run}
+CASES = {"analysis": analysis.run, "ingest": ingest.run}
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1/test"
 
 

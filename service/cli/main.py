@@ -97,9 +97,22 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
 
 
 def _register() -> None:
-    from service.cli import check, collect, db, import_cmd, jobs_cmd, merchants, run, users
+    from service.cli import (
+        analyse_cmd,
+        check,
+        collect,
+        db,
+        explain,
+        import_cmd,
+        jobs_cmd,
+        merchants,
+        nlp_cmd,
+        run,
+        users,
+    )
 
-    for module in (check, collect, db, import_cmd, jobs_cmd, merchants, run, users):
+    nlp_cmd.nlp_group.add_command(explain.explain_cmd)
+    for module in (analyse_cmd, check, collect, db, import_cmd, jobs_cmd, merchants, nlp_cmd, run, users):
         for command in module.COMMANDS:
             cli.add_command(command)
 

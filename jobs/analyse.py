@@ -1,0 +1,100 @@
+"""The analyse job: lease un-analysed posts in batches, run the nlp pipeline off the event loop, store
+analyses, mentions and discovered names. A crash loses nothing: leased rows come back when the lease
+expires, and a batch is stored in one transaction.
+
+The pipeline (spaCy's French model, the language detector, the sentiment model) is loaded once per process
+and kept on `Services`; the merchant index is rebuilt only when the registry changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from jobs.services import Services
+from nlp.pipeline import Pipeline, PostAnalysis, PostInput, build_pipeline, registry_version
+from nlp.results import MerchantEntry
+from storage.repositories import analyses as repo
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+
+
+def campaign_hashtags(services: Services) -> list[str]:
+    return [tag for campaign in services.settings.campaigns.values() for tag in campaign.hashtags]
+
+
+def languages(services: Services) -> list[str]:
+    return sorted({lang for campaign in services.settings.campaigns.values() for lang in campaign.languages})
+
+
+async def pipeline_for(services: Services, merchants: list[MerchantEntry]) -> Pipeline:
+    """The process's pipeline, with the registry's current merchants."""
+    current: Pipeline | None = services.extras.get("pipeline")
+    if current is not None and current.registry_version == registry_version(merchants):
+        return current
+    reuse: dict[str, Any] = {}
+    if current is not None:  # only the registry changed: keep the loaded models
+        reuse = {"french": current.french, "detector": current.detector, "sentiment": current.sentiment}
+    pipeline = await asyncio.to_thread(
+        lambda: build_pipeline(languages(services), merchants, campaign_hashtags(services), **reuse)
+    )
+    services.extras["pipeline"] = pipeline
+    return pipeline
+
+
+def record(post_id: int, analysis: PostAnalysis) -> repo.AnalysisRecord:
+    return repo.AnalysisRecord(
+        post_id=post_id,
+        language=analysis.language.code,
+        language_confidence=analysis.language.confidence,
+        sentiment=analysis.sentiment.label,
+        sentiment_score=analysis.sentiment.score,
+        signals={**asdict(analysis.signals), "fingerprint": analysis.fingerprint},
+        pipeline_version=analysis.pipeline_version,
+        links=analysis.links,
+        discoveries=analysis.discoveries,
+    )
+
+
+async def analyse(
+    services: Services,
+    *,
+    limit: int | None = None,
+    reanalyse: bool = False,
+    progress: Callable[[int], None] = lambda n: None,
+) -> dict[str, Any]:
+    async with services.sessions() as session:
+        merchants = await repo.registry_entries(session)
+    pipeline = await pipeline_for(services, merchants)
+    if reanalyse:
+        async with services.sessions.begin() as session:
+            marked = await repo.mark_for_reanalysis(session)
+        log.info("marked %d post(s) for re-analysis", marked)
+    done = 0
+    while limit is None or done < limit:
+        size = BATCH if limit is None else min(BATCH, limit - done)
+        async with services.sessions.begin() as session:
+            batch = await repo.claim_unanalysed(session, size)
+        if not batch:
+            break
+        inputs = [PostInput(p.text, p.platform, p.language_hint, p.has_media) for p in batch]
+        try:
+            results = await asyncio.to_thread(pipeline.analyse_many, inputs)
+        except Exception:
+            async with services.sessions.begin() as session:
+                await repo.release(session, [p.id for p in batch])
+            raise
+        async with services.sessions.begin() as session:
+            await repo.save_analyses(session, [record(p.id, a) for p, a in zip(batch, results, strict=True)])
+        done += len(batch)
+        progress(len(batch))
+    return {"analysed": done, "pipeline_version": pipeline.version}
+
+
+async def run(services: Services) -> dict[str, Any]:
+    return await analyse(services)
