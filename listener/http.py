@@ -23,7 +23,7 @@ import aiohttp
 from yarl import URL
 
 from listener.errors import AuthFailed, BadPayload, RateLimited, SourceUnavailable
-from listener.ratelimit import RateLimit, read_rate_limit, reset_after_429
+from listener.ratelimit import Budget, reset_after_429
 
 log = logging.getLogger(__name__)
 
@@ -84,19 +84,8 @@ class HttpSource:
         self._policy = policy or RetryPolicy()
         self._sleep = sleep
         self._clock = clock
-        self.rate: RateLimit | None = None
+        self._budget = Budget(name, clock)
         self.calls = 0
-
-    def check_budget(self) -> None:
-        """Raise RateLimited when the last response said the budget is spent and its window still runs."""
-        now = self._clock()
-        if self.rate is not None and self.rate.exhausted and self.rate.reset_at and self.rate.reset_at > now:
-            raise RateLimited(self.name, self.rate.reset_at, "budget spent; resuming at the reset")
-
-    def observe(self, headers: Mapping[str, str]) -> None:
-        state = read_rate_limit(headers, self._clock())
-        if state is not None:
-            self.rate = state
 
     async def request(
         self,
@@ -115,7 +104,7 @@ class HttpSource:
         """
         last_error = ""
         for attempt in range(self._policy.attempts):
-            self.check_budget()
+            self._budget.check("budget spent; resuming at the reset")
             if attempt:
                 await self._sleep(self._policy.delay(attempt))
             try:
@@ -136,7 +125,7 @@ class HttpSource:
                 last_error = f"{type(exc).__name__}: {exc}".strip()
                 log.warning("%s: attempt %d/%d failed: %s", self.name, attempt + 1, self._policy.attempts, last_error)
                 continue
-            self.observe(response_headers)
+            self._budget.observe(response_headers)
             if status in accept:
                 return RawResponse(status=status, headers=response_headers, body=body, url=final_url)
             if status == 429:

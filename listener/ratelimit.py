@@ -9,9 +9,11 @@ the budget before each call and stops the source at the reset time instead of sl
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+from listener.errors import RateLimited
 
 # Used when a 429 arrives without any reset information: wait a full X window.
 DEFAULT_PENALTY = timedelta(minutes=15)
@@ -119,3 +121,24 @@ def reset_after_429(headers: Mapping[str, str], now: datetime | None = None) -> 
     if retry_after is not None and retry_after > now:
         return retry_after
     return now + DEFAULT_PENALTY
+
+
+class Budget:
+    """The budget a source's platform last announced; checked before each call so that a spent budget
+    stops the source before it calls again, never after."""
+
+    def __init__(self, source: str, clock: Callable[[], datetime]) -> None:
+        self._source = source
+        self._clock = clock
+        self.rate: RateLimit | None = None
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        state = read_rate_limit(headers, self._clock())
+        if state is not None:
+            self.rate = state
+
+    def check(self, detail: str) -> None:
+        """Raise RateLimited when the last answer said the budget is spent and its window still runs."""
+        rate = self.rate
+        if rate is not None and rate.exhausted and rate.reset_at is not None and rate.reset_at > self._clock():
+            raise RateLimited(self._source, rate.reset_at, detail)

@@ -28,7 +28,7 @@ from listener.http import BadJson, RetryPolicy, decode_json
 from listener.parsers.common import may_need_cleaning
 from listener.parsers.x import parse_page
 from listener.post import Platform
-from listener.ratelimit import RateLimit, read_rate_limit, reset_after_429
+from listener.ratelimit import Budget, reset_after_429
 from service.settings import Secret, XSettings
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ class XCollector:
         self._policy = policy or RetryPolicy()
         self._sleep = sleep
         self._clock = clock
-        self.rate: RateLimit | None = None
+        self._budget = Budget(self.name, clock)
 
     def query_keys(self, query: CampaignQuery) -> list[str]:
         return ["search/recent"]
@@ -121,23 +121,10 @@ class XCollector:
             tweepy_log.addFilter(_REDACT_BEARER)
         return client
 
-    def _observe(self, headers: Mapping[str, str]) -> None:
-        state = read_rate_limit(headers, self._clock())
-        if state is not None:
-            self.rate = state
-
-    def _check_budget(self) -> None:
-        now = self._clock()
-        if self.rate is not None and self.rate.exhausted and self.rate.reset_at and self.rate.reset_at > now:
-            raise RateLimited(self.name, self.rate.reset_at, "15-minute request budget spent")
-
-    async def _search(self, client: AsyncClient, params: dict[str, Any]) -> tuple[bytes, Mapping[str, str]]:
-        return await self._call(client.search_recent_tweets, params), {}
-
     async def _call(self, method: Callable[..., Awaitable[Any]], params: dict[str, Any]) -> bytes:
         last = ""
         for attempt in range(self._policy.attempts):
-            self._check_budget()
+            self._budget.check("15-minute request budget spent")
             if attempt:
                 await self._sleep(self._policy.delay(attempt))
             try:
@@ -145,11 +132,11 @@ class XCollector:
                 async with asyncio.timeout(self._policy.timeout):
                     response = await method(**params)
                     body = await _body_of(response)
-                self._observe(response.headers)
+                self._budget.observe(response.headers)
                 return body
             except tweepy_errors.TooManyRequests as exc:
                 headers = exc.response.headers
-                self._observe(headers)
+                self._budget.observe(headers)
                 raise RateLimited(self.name, reset_after_429(headers, self._clock()), "HTTP 429") from None
             except (tweepy_errors.Unauthorized, tweepy_errors.Forbidden) as exc:
                 raise AuthFailed(
@@ -166,7 +153,7 @@ class XCollector:
                 # here. Its status still decides: a 429 must stop the source, not be retried.
                 if exc.status == 429:
                     headers = exc.headers or {}
-                    self._observe(headers)
+                    self._budget.observe(headers)
                     raise RateLimited(self.name, reset_after_429(headers, self._clock()), "HTTP 429") from None
                 if exc.status in (401, 403):
                     raise AuthFailed(f"x: the API refused the credentials (HTTP {exc.status}); {AUTH_HINT}") from None
@@ -201,7 +188,7 @@ class XCollector:
             if next_token:
                 params["next_token"] = next_token
             try:
-                body, _ = await self._search(client, params)
+                body = await self._call(client.search_recent_tweets, params)
             except _BadRequest as exc:
                 if next_token and "next_token" in str(exc):
                     # The pagination token expired: restart this run from since_id (ingest is idempotent).
