@@ -164,6 +164,10 @@ class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     public_url: str = "http://127.0.0.1:8080"
+    session_hours: int = Field(default=12, ge=1, le=24 * 90)
+    # Failed sign-ins allowed per e-mail and per client address within login_window_minutes.
+    login_attempts: int = Field(default=5, ge=1, le=1000)
+    login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
 
 class SchedulerSettings(_Section):
@@ -171,6 +175,18 @@ class SchedulerSettings(_Section):
     housekeeping_minutes: int = Field(default=60, ge=1)
     collect: bool = True  # collect each ready source at its interval_minutes
     refresh_minutes: int = Field(default=60, ge=1)
+
+
+class StoriesSettings(_Section):
+    """The featured-stories queue: which posts become candidates, how rights requests expire, rotation."""
+
+    min_score: float = Field(default=0.35, ge=0.0, le=1.0)  # posts scoring below are not candidates
+    lookback_days: int = Field(default=30, ge=1, le=365)  # how far back the scoring job looks
+    rights_expiry_days: int = Field(default=14, ge=1, le=365)
+    max_per_merchant_per_week: int = Field(default=2, ge=1, le=100)
+    feature_days: int = Field(default=7, ge=1, le=90)  # default feature window
+    feed_size: int = Field(default=20, ge=1, le=200)  # stories in the public feed and widget
+    scoring_minutes: int = Field(default=15, ge=1)
 
 
 class RefreshSettings(_Section):
@@ -191,6 +207,7 @@ class FileSettings(_Section):
     web: WebSettings = WebSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     refresh: RefreshSettings = RefreshSettings()
+    stories: StoriesSettings = StoriesSettings()
 
     @field_validator("campaigns")
     @classmethod
@@ -275,6 +292,7 @@ class Settings:
     web: WebSettings
     scheduler: SchedulerSettings
     refresh: RefreshSettings
+    stories: StoriesSettings
     secrets: Secrets
     config_path: Path | None
 
@@ -293,6 +311,7 @@ def _env_bindings() -> dict[str, tuple[str, ...]]:
         ("web", WebSettings),
         ("scheduler", SchedulerSettings),
         ("refresh", RefreshSettings),
+        ("stories", StoriesSettings),
     )
     for section, section_model in sections:
         for name in section_model.model_fields:
@@ -407,6 +426,7 @@ def load_settings(
         web=parsed.web,
         scheduler=parsed.scheduler,
         refresh=parsed.refresh,
+        stories=parsed.stories,
         secrets=Secrets(secrets),
         config_path=used_path,
     )

@@ -277,10 +277,17 @@ class Mention(Base):
 
 
 class Story(Base):
+    """A candidate story: a post of a campaign worth featuring. The post's platform, language, sentiment,
+    author and date are copied in (they never change once analysed) so that the queue filters and sorts on
+    one indexed table, whatever the number of posts."""
+
     __tablename__ = "stories"
     __table_args__ = (
         UniqueConstraint("post_id", "campaign_id"),
         Index(None, "campaign_id", "state", "score"),
+        Index(None, "campaign_id", "post_created_at"),
+        Index(None, "merchant_id", "state"),
+        Index(None, "state", "featured_until"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -292,6 +299,13 @@ class Story(Base):
     state: Mapped[str] = mapped_column(String(20), default="candidate")
     score: Mapped[float] = mapped_column(Float)
     score_breakdown: Mapped[dict[str, Any]] = mapped_column(JSONCol)
+    platform: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(10))
+    sentiment: Mapped[str] = mapped_column(String(10))
+    author_id: Mapped[int] = mapped_column(ForeignKey("authors.id", ondelete="CASCADE"))
+    post_created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The name shown when featured, as the author allowed it (set when rights are granted).
+    public_name: Mapped[str | None] = mapped_column(String(400))
     featured_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
     featured_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -339,6 +353,33 @@ class User(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locale: Mapped[str | None] = mapped_column(String(5))  # fr, en; None follows the browser
+
+
+class WebSession(Base):
+    """A signed-in browser or API client. Only a hash of the cookie's token is stored, so a leaked table
+    cannot be replayed; the CSRF token is bound to the session."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index(None, "user_id"), Index(None, "expires_at"))
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the cookie token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LoginAttempt(Base):
+    """Failed sign-ins, by key (the e-mail and the client address), for rate limiting across processes."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index(None, "key", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(String(400))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class UserMerchant(Base):
