@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from nlp.normalise import normalise_name
 from nlp.results import Discovery, Link
@@ -119,18 +120,22 @@ _AR_STOP = frozenset(
 _MAX_CHARS = 20_000
 
 
+# Single words repeat across posts; normalising each again was a visible share of the analysis.
+_word = lru_cache(maxsize=32_768)(normalise_name)
+
+
 def _trim(name: str, *, leading: bool = True) -> str:
     words = name.split()
     for i, word in enumerate(words):
-        if normalise_name(word) in _AR_STOP:
+        if _word(word) in _AR_STOP:
             words = words[:i]
             break
-    while words and normalise_name(words[-1]) in _STOP:
+    while words and _word(words[-1]) in _STOP:
         words.pop()
-    while leading and words and normalise_name(words[0]) in _STOP:
+    while leading and words and _word(words[0]) in _STOP:
         words.pop(0)
     # Only kind-of-shop words and articles left ("coffee", "la boulangerie"): no name was given.
-    if all(normalise_name(w) in _GENERIC for w in words):
+    if all(_word(w) in _GENERIC for w in words):
         return ""
     return " ".join(words).strip(" .,'’-")
 

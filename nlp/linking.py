@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from rapidfuzz import fuzz, process
@@ -91,16 +92,21 @@ class Token:
     capitalised: bool
 
 
+@lru_cache(maxsize=65_536)
+def _word_keys(raw: str) -> tuple[str, ...]:
+    # normalise_name may split one raw token (ligatures, odd marks) into several pieces. Cached: posts
+    # repeat the same few thousand words, and normalising was a tenth of the whole analysis.
+    return tuple(stem(piece) for piece in normalise_name(raw).split())
+
+
 def tokens(text: str) -> list[Token]:
     out = []
     for match in _TOKEN.finditer(text):
         raw = match.group()
-        normal = normalise_name(raw)
-        if not normal:
-            continue
-        # normalise_name may split one raw token (ligatures, odd marks); the span stays the raw token's.
-        for piece in normal.split():
-            out.append(Token(stem(piece), match.start(), match.end(), raw[:1].isupper()))
+        capitalised = raw[:1].isupper()
+        # The span stays the raw token's whatever the pieces.
+        for key in _word_keys(raw):
+            out.append(Token(key, match.start(), match.end(), capitalised))
     return out
 
 

@@ -66,7 +66,8 @@ class LinkComponent:
         self.index = MerchantIndex([])
 
     def __call__(self, doc: Doc) -> Doc:
-        doc._.links = self.index.link(doc._.parts, doc._.platform)
+        ext = doc._  # each `doc._` builds a new accessor object: take it once per component
+        ext.links = self.index.link(ext.parts, ext.platform)
         return doc
 
 
@@ -74,7 +75,8 @@ class DiscoveryComponent:
     def __call__(self, doc: Doc) -> Doc:
         # The doc is the post's original text, so NER spans, link spans and discoveries share offsets.
         orgs = [(ent.start_char, ent.end_char) for ent in doc.ents if ent.label_ == "ORG"]
-        doc._.discoveries = discover(doc.text, doc._.links, orgs) if doc.text.strip() else []
+        ext = doc._
+        ext.discoveries = discover(doc.text, ext.links, orgs) if doc.text.strip() else []
         return doc
 
 
@@ -98,16 +100,18 @@ class SentimentComponent:
 
     def _predict(self, docs: list[Doc]) -> list[Doc]:
         assert self.model is not None
-        results = self.model.predict_many([d._.sentiment_text for d in docs], [d._.language.code for d in docs])
-        for doc, result in zip(docs, results, strict=True):
-            doc._.sentiment = result
+        exts = [d._ for d in docs]
+        results = self.model.predict_many([e.sentiment_text for e in exts], [e.language.code for e in exts])
+        for ext, result in zip(exts, results, strict=True):
+            ext.sentiment = result
         return docs
 
 
 class SignalsComponent:
     def __call__(self, doc: Doc) -> Doc:
-        doc._.signals = story_signals(
-            doc._.parts, doc._.language.code, has_media=bool(doc._.has_media), named_merchant=bool(doc._.links)
+        ext = doc._
+        ext.signals = story_signals(
+            ext.parts, ext.language.code, has_media=bool(ext.has_media), named_merchant=bool(ext.links)
         )
         return doc
 
@@ -176,11 +180,12 @@ class Pipeline:
 
     def _doc(self, nlp: Language, item: PostInput, parts: TextParts, language: DetectedLanguage) -> Doc:
         doc = nlp.make_doc(parts.original[:MAX_ANALYSED_CHARS])
-        doc._.parts = parts
-        doc._.platform = item.platform
-        doc._.has_media = item.has_media
-        doc._.language = language
-        doc._.sentiment_text = self._sentiment_text(parts)
+        ext = doc._
+        ext.parts = parts
+        ext.platform = item.platform
+        ext.has_media = item.has_media
+        ext.language = language
+        ext.sentiment_text = self._sentiment_text(parts)
         return doc
 
     def _sentiment_text(self, parts: TextParts) -> str:
@@ -201,12 +206,13 @@ class Pipeline:
             indexes = [i for i, lang in enumerate(languages) if (lang.code == "fr") == wanted]
             docs = [self._doc(nlp, items[i], parts[i], languages[i]) for i in indexes]
             for i, doc in zip(indexes, nlp.pipe(docs, batch_size=batch_size), strict=True):
+                ext = doc._
                 out[i] = PostAnalysis(
-                    language=doc._.language,
-                    sentiment=doc._.sentiment,
-                    links=tuple(doc._.links),
-                    discoveries=tuple(doc._.discoveries),
-                    signals=doc._.signals,
+                    language=ext.language,
+                    sentiment=ext.sentiment,
+                    links=tuple(ext.links),
+                    discoveries=tuple(ext.discoveries),
+                    signals=ext.signals,
                     parts=parts[i],
                     fingerprint=fingerprint(parts[i].original),
                     pipeline_version=self.version,
