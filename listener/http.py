@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
+import orjson
 from yarl import URL
 
 from listener.errors import AuthFailed, BadPayload, RateLimited, SourceUnavailable
@@ -163,6 +164,11 @@ class BadJson(BadPayload):
 
 
 def decode_json(body: bytes, what: str) -> Any:
+    try:
+        # orjson parses a 100-post page several times faster than the standard library.
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass  # it is stricter (lone surrogate escapes, NaN, huge integers): the standard parser decides
     try:
         return json.loads(body)
     except ValueError as exc:

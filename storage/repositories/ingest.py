@@ -188,16 +188,19 @@ async def ingest(
     counts = IngestCounts(unchanged=duplicates)
     if batch:
         writer = BulkWriter(session)
-        existing = await _existing_posts(writer, batch)
         author_ids = await _upsert_authors(writer, batch, now)
-        fresh: list[Post] = []
-        changes: list[tuple[Any, ...]] = []
         snapshots: list[tuple[Any, ...]] = []
         post_ids: list[int] = []
-        for post in batch:
+        # New posts first (INSERT ... ON CONFLICT DO NOTHING RETURNING): a collection page is mostly new
+        # posts, and this spares the lookup of their ids; only the rows the insert skipped are read back.
+        inserted = await _insert_new(writer, batch, author_ids, counts, snapshots, post_ids, now)
+        known_posts = [p for p in batch if (p.platform.value, p.platform_id) not in inserted]
+        existing = await _existing_posts(writer, known_posts) if known_posts else {}
+        changes: list[tuple[Any, ...]] = []
+        for post in known_posts:
             known = existing.get((post.platform.value, post.platform_id))
-            if known is None:
-                fresh.append(post)
+            if known is None:  # deleted by another writer since our insert skipped it: nothing to update
+                counts.unchanged += 1
                 continue
             post_id, old_text, old_metrics = known
             post_ids.append(post_id)
@@ -209,7 +212,6 @@ async def ingest(
             changes.append((post.text, now, *metrics, post_id))
             if metrics != old_metrics:
                 snapshots.append((post_id, now, *metrics))
-        await _insert_new(writer, fresh, author_ids, counts, snapshots, post_ids, now)
         await writer.executemany(_UPDATE_POST, changes)
         await writer.insert("engagement_snapshots", _SNAPSHOT_COLUMNS, snapshots)
         if campaign_ids and post_ids:
@@ -224,18 +226,17 @@ async def ingest(
 
 async def _insert_new(
     writer: BulkWriter,
-    fresh: list[Post],
+    posts: list[Post],
     author_ids: dict[tuple[str, str], int],
     counts: IngestCounts,
     snapshots: list[tuple[Any, ...]],
     post_ids: list[int],
     now: datetime,
-) -> None:
-    if not fresh:
-        return
+) -> set[tuple[str, str]]:
+    """Insert the posts not stored yet; returns the (platform, platform_id) keys actually inserted."""
     stamp = writer.time(now)
-    rows = [post_values(p, author_ids[(p.platform.value, p.author.platform_id)], stamp, writer) for p in fresh]
-    metrics_of = {(p.platform.value, p.platform_id): p.metrics.as_tuple() for p in fresh}
+    rows = [post_values(p, author_ids[(p.platform.value, p.author.platform_id)], stamp, writer) for p in posts]
+    metrics_of = {(p.platform.value, p.platform_id): p.metrics.as_tuple() for p in posts}
     returned = await writer.insert(
         "posts",
         POST_COLUMNS,
@@ -244,15 +245,16 @@ async def _insert_new(
         returning=("id", "platform", "platform_id"),
         adapted=True,
     )
+    inserted: set[tuple[str, str]] = set()
     for post_id, platform, platform_id in returned:
         counts.new += 1
         counts.new_ids.append(post_id)
         post_ids.append(post_id)
+        inserted.add((platform, platform_id))
         values = metrics_of[(platform, platform_id)]
         if any(v is not None for v in values):
             snapshots.append((post_id, now, *values))
-    # A row another writer inserted between our SELECT and INSERT is not lost: it exists, unchanged.
-    counts.unchanged += len(fresh) - len(returned)
+    return inserted
 
 
 async def save_checkpoint(session: AsyncSession, checkpoint: CheckpointUpdate, now: datetime | None = None) -> None:
