@@ -1,5 +1,6 @@
-"""Housekeeping: keep the campaigns table in step with the configuration, trim old job history, and let
-SQLite refresh its planner statistics and fold its write-ahead log back into the database file."""
+"""Housekeeping: keep the campaigns table in step with the configuration; trim old job history, expired web
+sessions and failed sign-ins too old to count; let SQLite refresh its planner statistics and fold its
+write-ahead log back into the database file."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import CursorResult, delete, text
 
 from jobs.services import Services
 from storage.models import JobRun
+from storage.repositories import web_sessions
 from storage.repositories._sql import utcnow
 from storage.repositories.campaigns import sync_campaigns
 
@@ -23,8 +25,9 @@ async def run(services: Services) -> dict[str, Any]:
         trimmed: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
             delete(JobRun).where(JobRun.finished_at < cutoff)
         )
+        purged = await web_sessions.purge(session, timedelta(minutes=services.settings.web.login_window_minutes))
     if services.engine.dialect.name == "sqlite":
         async with services.engine.connect() as conn:
             await conn.execute(text("PRAGMA optimize"))
             await conn.execute(text("PRAGMA wal_checkpoint(PASSIVE)"))
-    return {"campaigns": len(services.campaign_ids), "job_runs_trimmed": trimmed.rowcount}
+    return {"campaigns": len(services.campaign_ids), "job_runs_trimmed": trimmed.rowcount, **purged}

@@ -263,7 +263,7 @@ class Mention(Base):
     """A business named in a post: linked to a merchant, or a discovered name awaiting review."""
 
     __tablename__ = "mentions"
-    __table_args__ = (Index(None, "merchant_id", "post_id"), Index(None, "post_id"))
+    __table_args__ = (Index(None, "merchant_id", "post_id"), Index(None, "post_id"), Index(None, "discovered_id"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))

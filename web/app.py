@@ -1,5 +1,7 @@
 """The aiohttp application: `/healthz` (the process is up), `/readyz` (the database answers and is migrated)
-and the home page summarising campaigns, sources and recent job runs.
+and the home page summarising campaigns, sources and recent job runs; `create_app` assembles it with the
+sign-in routes (web/account.py) and the middlewares, outermost first: security headers, session (it
+sees the final response, error pages included, to maintain its cookie), error pages, CSRF.
 
 Pages are rendered by Jinja2 with autoescaping on: post text and names are untrusted everywhere they are
 shown. Every response carries a strict Content-Security-Policy so that even a missed escape cannot run
@@ -8,8 +10,8 @@ a script.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from importlib.metadata import version
 from typing import Any
 
@@ -23,17 +25,22 @@ from storage.migrate import schema_state
 from storage.repositories.job_runs import recent_runs
 from storage.repositories.quarantine import counts_by_source
 from storage.repositories.sources import all_sources
+from web import account, feeds
+from web.auth import Handler, is_api, session_middleware
+from web.csrf import csrf_middleware
+from web.errors import error_pages
+from web.keys import HASH_SLOTS, NAV, SERVICES, TEMPLATES
+from web.pages import render
+
+__all__ = ["SERVICES", "TEMPLATES", "create_app", "render"]  # the keys and render() are re-exported here
 
 log = logging.getLogger(__name__)
-
-SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
-TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates", jinja2.Environment)
 
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_INTERNAL_ERROR = "Internal error: the operator can find the details in the log."
 
 
 def _harden(headers: Any) -> None:
@@ -53,14 +60,12 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         # The details go to the log, never to the page.
         log.exception("unhandled error on %s %s", request.method, request.path)
-        response = web.Response(status=500, text="Internal error: the operator can find the details in the log.\n")
+        if is_api(request):
+            response = web.json_response({"error": _INTERNAL_ERROR}, status=500)
+        else:
+            response = web.Response(status=500, text=_INTERNAL_ERROR + "\n")
     _harden(response.headers)
     return response
-
-
-def render(request: web.Request, template: str, **context: Any) -> web.Response:
-    html = request.app[TEMPLATES].get_template(template).render(**context)
-    return web.Response(text=html, content_type="text/html", charset="utf-8")
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -104,8 +109,12 @@ async def home(request: web.Request) -> web.Response:
 
 
 def create_app(services: Services) -> web.Application:
-    app = web.Application(middlewares=[security_headers], client_max_size=1024**2)
+    app = web.Application(
+        middlewares=[security_headers, session_middleware, error_pages, csrf_middleware], client_max_size=1024**2
+    )
     app[SERVICES] = services
+    app[NAV] = []
+    app[HASH_SLOTS] = asyncio.Semaphore(2)
     app[TEMPLATES] = jinja2.Environment(
         loader=jinja2.PackageLoader("web", "templates"),
         autoescape=True,
@@ -115,4 +124,6 @@ def create_app(services: Services) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_static("/static/", path=__file__.rsplit("/", 1)[0] + "/static", name="static")
+    account.setup(app)
+    feeds.setup(app)
     return app

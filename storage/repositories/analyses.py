@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nlp.results import Discovery, Link, MerchantEntry
@@ -73,7 +73,10 @@ async def release(session: AsyncSession, post_ids: Sequence[int]) -> None:
         await session.execute(update(Post).where(Post.id.in_(post_ids)).values(lease_until=None))
 
 
-async def _discovered_ids(session: AsyncSession, discoveries: Sequence[Discovery], now: datetime) -> dict[str, int]:
+async def _discovered_ids(
+    session: AsyncSession, discoveries: Sequence[Discovery], now: datetime
+) -> dict[str, tuple[int, int | None]]:
+    """normalised name -> (discovered id, the merchant a curator added or merged it into, if any)."""
     if not discoveries:
         return {}
     table: Any = DiscoveredBusiness.__table__
@@ -87,11 +90,11 @@ async def _discovered_ids(session: AsyncSession, discoveries: Sequence[Discovery
         ],
     )
     rows = await session.execute(
-        select(DiscoveredBusiness.normalized, DiscoveredBusiness.id).where(
+        select(DiscoveredBusiness.normalized, DiscoveredBusiness.id, DiscoveredBusiness.merchant_id).where(
             DiscoveredBusiness.normalized.in_(list(names))
         )
     )
-    return {str(k): int(v) for k, v in rows.all()}
+    return {str(k): (int(v), m) for k, v, m in rows.all()}
 
 
 async def save_analyses(session: AsyncSession, records: Sequence[AnalysisRecord], now: datetime | None = None) -> None:
@@ -100,6 +103,22 @@ async def save_analyses(session: AsyncSession, records: Sequence[AnalysisRecord]
         return
     now = now or utcnow()
     post_ids = [r.post_id for r in records]
+    # Re-analysis replaces mentions: the discovered names they counted are counted down first.
+    previous = await session.execute(
+        select(Mention.discovered_id, func.count())
+        .where(Mention.post_id.in_(post_ids), Mention.discovered_id.is_not(None))
+        .group_by(Mention.discovered_id)
+    )
+    for discovered_id, n in previous.all():
+        await session.execute(
+            update(DiscoveredBusiness)
+            .where(DiscoveredBusiness.id == discovered_id)
+            .values(
+                mention_count=case(
+                    (DiscoveredBusiness.mention_count > n, DiscoveredBusiness.mention_count - n), else_=0
+                )
+            )
+        )
     await session.execute(delete(Mention).where(Mention.post_id.in_(post_ids)))
     await session.execute(delete(Analysis).where(Analysis.post_id.in_(post_ids)))
     discovered = await _discovered_ids(session, [d for r in records for d in r.discoveries], now)
@@ -133,12 +152,13 @@ async def save_analyses(session: AsyncSession, records: Sequence[AnalysisRecord]
                 }
             )
         for d in r.discoveries:
-            discovered_id = discovered[d.normalized]
+            # A name a curator already added to the registry or merged links to that merchant.
+            discovered_id, merchant_id = discovered[d.normalized]
             counts[discovered_id] = counts.get(discovered_id, 0) + 1
             mentions.append(
                 {
                     "post_id": r.post_id,
-                    "merchant_id": None,
+                    "merchant_id": merchant_id,
                     "discovered_id": discovered_id,
                     "surface": d.name[:300],
                     "method": d.method,

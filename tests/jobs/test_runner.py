@@ -41,7 +41,13 @@ async def test_run_job_records_a_successful_housekeeping_run(services: Services)
     assert run.status == "ok"
     assert run.error is None
     assert run.dedup_key is None
-    assert run.detail == {"campaigns": 2, "job_runs_trimmed": 0, "seconds": round(outcome.seconds, 3)}
+    assert run.detail == {
+        "campaigns": 2,
+        "job_runs_trimmed": 0,
+        "web_sessions_purged": 0,
+        "login_attempts_purged": 0,
+        "seconds": round(outcome.seconds, 3),
+    }
     assert run.finished_at is not None
     assert before <= run.started_at <= run.finished_at <= after
 

@@ -68,11 +68,17 @@ def upgrade() -> None:
             batch_op.f("fk_stories_author_id_authors"), "authors", ["author_id"], ["id"], ondelete="CASCADE"
         )
 
+    with op.batch_alter_table("mentions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_mentions_discovered_id"), ["discovered_id"], unique=False)
+
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("locale", sa.String(length=5), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("mentions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_mentions_discovered_id"))
+
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("locale")
 
