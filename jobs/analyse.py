@@ -68,13 +68,11 @@ async def analyse(
     reanalyse: bool = False,
     progress: Callable[[int], None] = lambda n: None,
 ) -> dict[str, Any]:
-    async with services.sessions() as session:
-        merchants = await repo.registry_entries(session)
-    pipeline = await pipeline_for(services, merchants)
     if reanalyse:
         async with services.sessions.begin() as session:
             marked = await repo.mark_for_reanalysis(session)
         log.info("marked %d post(s) for re-analysis", marked)
+    pipeline: Pipeline | None = services.extras.get("pipeline")
     done = 0
     while limit is None or done < limit:
         size = BATCH if limit is None else min(BATCH, limit - done)
@@ -82,6 +80,18 @@ async def analyse(
             batch = await repo.claim_unanalysed(session, size)
         if not batch:
             break
+        if done == 0:
+            # Loaded (or refreshed for a changed registry) only when there is work: an idle tick of the
+            # scheduler costs one query, not the 5-8 s and the memory of the models.
+            try:
+                async with services.sessions() as session:
+                    merchants = await repo.registry_entries(session)
+                pipeline = await pipeline_for(services, merchants)
+            except BaseException:
+                async with services.sessions.begin() as session:
+                    await repo.release(session, [p.id for p in batch])
+                raise
+        assert pipeline is not None
         inputs = [PostInput(p.text, p.platform, p.language_hint, p.has_media) for p in batch]
         try:
             results = await asyncio.to_thread(pipeline.analyse_many, inputs)
@@ -93,7 +103,7 @@ async def analyse(
             await repo.save_analyses(session, [record(p.id, a) for p, a in zip(batch, results, strict=True)])
         done += len(batch)
         progress(len(batch))
-    return {"analysed": done, "pipeline_version": pipeline.version}
+    return {"analysed": done, "pipeline_version": pipeline.version if pipeline is not None else None}
 
 
 async def run(services: Services) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from jobs import housekeeping, refresh
+from jobs import analyse, housekeeping, refresh, stories
 from jobs.collect import collect
 from jobs.runner import JobFunc, run_job
 from jobs.services import Services
@@ -47,6 +47,11 @@ class Clock:
                 minutes = getattr(services.settings.sources, name).interval_minutes
                 self._add(f"collect:{name}", _collect_one(name), IntervalTrigger(minutes=minutes))
             self._add("refresh", refresh.run, IntervalTrigger(minutes=settings.refresh_minutes))
+        if settings.analyse:
+            self._add("analyse", analyse.run, IntervalTrigger(minutes=settings.analyse_minutes))
+        if settings.stories:
+            minutes = services.settings.stories.scoring_minutes
+            self._add("stories", stories.run, IntervalTrigger(minutes=minutes))
 
     def _add(self, name: str, func: JobFunc, trigger: IntervalTrigger) -> None:
         self._scheduler.add_job(

@@ -25,15 +25,25 @@ class CampaignQuery:
     excluded: tuple[str, ...] = ()
     exclude_reposts: bool = True
     languages: tuple[str, ...] = ()
+    consent_hashtag: str | None = None  # also in `hashtags`; sources whose replies are not posts skip it
 
     @classmethod
     def of(cls, slug: str, campaign: CampaignSettings) -> CampaignQuery:
+        """The campaign's query. Its consent hashtag is collected too: an author's reply carrying it is what
+        grants the right to feature their story (jobs.stories), so it must reach the database."""
+        hashtags = list(campaign.hashtags)
+        consent: str | None = (campaign.consent_hashtag or "").strip().lstrip("#") or None
+        if consent and consent.casefold() in {t.casefold() for t in hashtags}:
+            consent = None  # already one of the campaign's own hashtags
+        if consent:
+            hashtags.append(consent)
         return cls(
             slug=slug,
-            hashtags=tuple(campaign.hashtags),
+            hashtags=tuple(hashtags),
             keywords=tuple(campaign.keywords),
             excluded=tuple(campaign.excluded),
             exclude_reposts=campaign.exclude_reposts,
+            consent_hashtag=consent,
             languages=tuple(campaign.languages),
         )
 

@@ -175,6 +175,9 @@ class SchedulerSettings(_Section):
     housekeeping_minutes: int = Field(default=60, ge=1)
     collect: bool = True  # collect each ready source at its interval_minutes
     refresh_minutes: int = Field(default=60, ge=1)
+    analyse: bool = True  # analyse new posts every analyse_minutes (the nlp models load on first need)
+    analyse_minutes: int = Field(default=5, ge=1)
+    stories: bool = True  # score stories, grant and expire rights every [stories] scoring_minutes
 
 
 class StoriesSettings(_Section):

@@ -288,6 +288,7 @@ class Story(Base):
         Index(None, "campaign_id", "post_created_at"),
         Index(None, "merchant_id", "state"),
         Index(None, "state", "featured_until"),
+        Index(None, "original_story_id"),  # duplicates grouped under a story, counted on every queue page
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -59,7 +59,10 @@ class InstagramCollector:
 
     def query_keys(self, query: CampaignQuery) -> list[str]:
         editions = ["recent_media", "top_media"] if self._settings.top_media else ["recent_media"]
-        return [f"{edge}#{t.casefold()}" for t in query.hashtags for edge in editions]
+        # Consent replies on Instagram are comments, which hashtag search never returns: querying the
+        # consent hashtag would only spend Meta's 30-hashtag budget (Instagram rights are granted by hand).
+        consent = (query.consent_hashtag or "").casefold()
+        return [f"{edge}#{t.casefold()}" for t in query.hashtags if t.casefold() != consent for edge in editions]
 
     def _auth(self) -> dict[str, str]:
         if self._token is None or not self._settings.business_account_id:

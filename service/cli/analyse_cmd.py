@@ -37,8 +37,10 @@ def analyse_cmd(ctx: click.Context, limit: int | None, reanalyse: bool, as_json:
     result = run_async(_analyse(cli_context(ctx).settings, limit, reanalyse, show=not as_json and sys.stderr.isatty()))
     if as_json:
         click.echo(json.dumps(result, indent=2))
-    else:
+    elif result["analysed"]:
         click.echo(f"analysed {result['analysed']} post(s) with {result['pipeline_version']}")
+    else:
+        click.echo("nothing to analyse: every stored post has an analysis (--reanalyse to redo them)")
 
 
 COMMANDS = [analyse_cmd]

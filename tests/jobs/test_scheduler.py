@@ -28,21 +28,32 @@ async def _wait_for(predicate: Any, within: float = 10.0) -> None:
         await asyncio.sleep(0.05)
 
 
-async def test_the_clock_runs_housekeeping_at_once_and_records_it(services: Services) -> None:
+async def test_the_clock_runs_its_jobs_at_once_and_records_them(services: Services) -> None:
     clock = Clock(services)
-    assert clock.job_names == ["housekeeping"]
+    assert clock.job_names == ["housekeeping", "analyse", "stories"]
     clock.start()
     try:
 
         async def recorded() -> bool:
-            return any(r.status == "ok" for r in await _runs(services))
+            return len([r for r in await _runs(services) if r.status == "ok"]) == 3
 
         await _wait_for(recorded)
     finally:
         await clock.stop(grace_seconds=5)
-    [run] = await _runs(services)
-    assert run.job == "housekeeping"
-    assert run.detail["campaigns"] == 2
+    runs = {r.job: r for r in await _runs(services)}
+    assert runs["housekeeping"].detail["campaigns"] == 2
+    assert runs["analyse"].detail["analysed"] == 0
+    # Nothing to analyse: the tick did not load the nlp models (seconds and hundreds of MB).
+    assert "pipeline" not in services.extras
+
+
+async def test_analysis_and_story_jobs_can_be_switched_off(settings_for, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
+    settings = settings_for(sqlite_url, LISTENER_SCHEDULER_ANALYSE="false", LISTENER_SCHEDULER_STORIES="false")
+    engine = create_engine(sqlite_url)
+    assert Clock(Services(settings=settings, engine=engine, sessions=make_sessionmaker(engine))).job_names == [
+        "housekeeping"
+    ]
+    await engine.dispose()
 
 
 async def test_the_housekeeping_interval_comes_from_the_settings(services: Services) -> None:
@@ -50,7 +61,7 @@ async def test_the_housekeeping_interval_comes_from_the_settings(services: Servi
         services.settings, scheduler=services.settings.scheduler.model_copy(update={"housekeeping_minutes": 7})
     )
     clock = Clock(services)
-    [job] = clock._scheduler.get_jobs()
+    job = clock._scheduler.get_job("housekeeping")
     assert job.trigger.interval.total_seconds() == 7 * 60
 
 
@@ -108,9 +119,9 @@ def test_the_clock_collects_each_ready_source_at_its_interval(settings_for, sqli
     settings = settings_for(sqlite_url, LISTENER_X_BEARER_TOKEN="token-0123456789", LISTENER_X_INTERVAL_MINUTES="7")
     engine = create_engine(sqlite_url)
     clock = Clock(Services(settings=settings, engine=engine, sessions=make_sessionmaker(engine)))
-    assert clock.job_names == ["housekeeping", "collect:x", "refresh"]
+    assert clock.job_names == ["housekeeping", "collect:x", "refresh", "analyse", "stories"]
     trigger = clock._scheduler.get_job("collect:x").trigger
     assert trigger.interval.total_seconds() == 7 * 60
     off = settings_for(sqlite_url, LISTENER_X_BEARER_TOKEN="token-0123456789", LISTENER_SCHEDULER_COLLECT="false")
     quiet = Clock(Services(settings=off, engine=engine, sessions=make_sessionmaker(engine)))
-    assert quiet.job_names == ["housekeeping"]
+    assert quiet.job_names == ["housekeeping", "analyse", "stories"]

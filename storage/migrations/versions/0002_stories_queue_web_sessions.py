@@ -64,6 +64,7 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_stories_merchant_id_state"), ["merchant_id", "state"], unique=False)
         batch_op.create_index(batch_op.f("ix_stories_state_featured_until"), ["state", "featured_until"], unique=False)
+        batch_op.create_index(batch_op.f("ix_stories_original_story_id"), ["original_story_id"], unique=False)
         batch_op.create_foreign_key(
             batch_op.f("fk_stories_author_id_authors"), "authors", ["author_id"], ["id"], ondelete="CASCADE"
         )
@@ -84,6 +85,7 @@ def downgrade() -> None:
 
     with op.batch_alter_table("stories", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_stories_author_id_authors"), type_="foreignkey")
+        batch_op.drop_index(batch_op.f("ix_stories_original_story_id"))
         batch_op.drop_index(batch_op.f("ix_stories_state_featured_until"))
         batch_op.drop_index(batch_op.f("ix_stories_merchant_id_state"))
         batch_op.drop_index(batch_op.f("ix_stories_campaign_id_post_created_at"))
