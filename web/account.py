@@ -348,4 +348,4 @@ def setup(app: web.Application) -> None:
     app.router.add_delete("/api/session", api_sign_out)
     app.router.add_get("/api/me", api_me)
     app.router.add_post("/api/me/password", api_change_password)
-    add_nav(app, "/", "nav.status")
+    add_nav(app, "/", "nav.status", Role.ADMIN, Role.CURATOR)

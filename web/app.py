@@ -1,7 +1,9 @@
 """The aiohttp application: `/healthz` (the process is up), `/readyz` (the database answers and is migrated)
-and the home page summarising campaigns, sources and recent job runs; `create_app` assembles it with the
-sign-in routes (web/account.py) and the middlewares, outermost first: security headers, session (it
-sees the final response, error pages included, to maintain its cookie), error pages, CSRF.
+and the home page summarising campaigns, sources and recent job runs (for admins and curators: a merchant
+is sent to /merchant, an anonymous visitor to the login page); `create_app` assembles it with the sign-in
+routes (web/account.py), the curator pages (web/curator.py), the JSON API (web/api.py, described by
+web/openapi.py), the public feed (web/feeds.py) and the middlewares, outermost first: security headers,
+session (it sees the final response, error pages included, to maintain its cookie), error pages, CSRF.
 
 Pages are rendered by Jinja2 with autoescaping on: post text and names are untrusted everywhere they are
 shown. Every response carries a strict Content-Security-Policy so that even a missed escape cannot run
@@ -25,8 +27,9 @@ from storage.migrate import schema_state
 from storage.repositories.job_runs import recent_runs
 from storage.repositories.quarantine import counts_by_source
 from storage.repositories.sources import all_sources
-from web import account, feeds
-from web.auth import Handler, is_api, session_middleware
+from storage.repositories.users import Role
+from web import account, api, curator, feeds, openapi
+from web.auth import Handler, current_user, is_api, login_redirect, request_translator, session_middleware
 from web.csrf import csrf_middleware
 from web.errors import error_pages
 from web.keys import HASH_SLOTS, NAV, SERVICES, TEMPLATES
@@ -89,7 +92,17 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready", "database": "ok", "schema": state.current})
 
 
+MERCHANT_HOME = "/merchant"
+
+
 async def home(request: web.Request) -> web.Response:
+    user = current_user(request)
+    if user is None:
+        raise login_redirect(request)
+    if user.role is Role.MERCHANT:
+        raise web.HTTPSeeOther(MERCHANT_HOME)
+    if user.role not in (Role.ADMIN, Role.CURATOR):
+        raise web.HTTPForbidden(text=request_translator(request)("auth.wrong_role"))
     services = request.app[SERVICES]
     async with services.sessions() as session:
         runs = await recent_runs(session, limit=10)
@@ -125,5 +138,8 @@ def create_app(services: Services) -> web.Application:
     app.router.add_get("/readyz", readyz)
     app.router.add_static("/static/", path=__file__.rsplit("/", 1)[0] + "/static", name="static")
     account.setup(app)
+    curator.setup(app)
+    api.setup(app)
+    openapi.setup(app)
     feeds.setup(app)
     return app

@@ -66,6 +66,8 @@ async def json_body(request: web.Request) -> dict[str, Any]:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise web.HTTPBadRequest(text=f"the request body is not valid JSON ({exc})") from None
+    except RecursionError:  # "[[[[..." nested deeper than the parser goes: bad input, not a server error
+        raise web.HTTPBadRequest(text="the request body is not valid JSON (nested too deeply)") from None
     if not isinstance(data, dict):
         raise web.HTTPBadRequest(text="the request body must be a JSON object")
     return data

@@ -1,7 +1,8 @@
 """The aiohttp app over a real loopback socket: health, readiness, the home page, headers and escaping.
 
 Each test starts `create_app(services)` with aiohttp's own test server (no pytest plugin) on 127.0.0.1 and
-talks to it over HTTP, on SQLite and on PostgreSQL through the `services` fixture.
+talks to it over HTTP, on SQLite and on PostgreSQL through the `services` fixture. The home page is for
+admins and curators: those tests sign a curator in first (`curator_client`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ from jobs.services import Services
 from service.settings import load_settings
 from storage.engine import create_engine, make_sessionmaker
 from storage.migrate import head_revision
+from storage.repositories.users import Role
+from tests.web.curation_setup import make_user, sign_in
 from web.app import create_app
+from web.auth import SESSION_COOKIE
 
 HOSTILE_NAME = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 
@@ -32,6 +36,15 @@ HOSTILE_NAME = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 async def client_for(services: Services) -> AsyncIterator[aiotest.TestClient[web.Request, web.Application]]:
     server = aiotest.TestServer(create_app(services), host="127.0.0.1")
     async with aiotest.TestClient(server) as client:
+        yield client
+
+
+@asynccontextmanager
+async def curator_client(services: Services) -> AsyncIterator[aiotest.TestClient[web.Request, web.Application]]:
+    """A client signed in as a curator (the home page is theirs and the admins')."""
+    await make_user(services, "curator@example.org", Role.CURATOR)
+    async with client_for(services) as client:
+        await sign_in(client, "curator@example.org")
         yield client
 
 
@@ -117,7 +130,9 @@ async def test_readyz_is_503_not_500_when_the_database_is_unreachable(
             assert await response.json() == {"status": "unavailable", "database": "unreachable"}
             # The process itself is still alive and says so.
             assert (await client.get("/healthz")).status == 200
-            # A page that needs the database fails without showing the operator's details to the visitor.
+            # A page that needs the database (a session cookie makes even the sign-in check read it) fails
+            # without showing the operator's details to the visitor.
+            client.session.cookie_jar.update_cookies({SESSION_COOKIE: "a-session-token"})
             page = await client.get("/")
             assert page.status == 500
             assert_hardened(page.headers)
@@ -147,7 +162,7 @@ async def test_readyz_is_503_on_an_unmigrated_database(tmp_path: Path, settings_
 
 
 async def test_home_lists_the_default_campaigns_and_what_each_source_needs(services: Services) -> None:
-    async with client_for(services) as client:
+    async with curator_client(services) as client:
         response = await client.get("/")
         assert response.status == 200
         assert response.content_type == "text/html"
@@ -171,7 +186,7 @@ async def test_home_reflects_the_secrets_that_are_set(db_url: str, settings_for)
     engine = create_engine(db_url)
     services = Services(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
     try:
-        async with client_for(services) as client:
+        async with curator_client(services) as client:
             page = await (await client.get("/")).text()
     finally:
         await engine.dispose()
@@ -187,7 +202,7 @@ async def test_home_shows_recent_job_runs_with_errors_escaped(services: Services
 
     await run_job(services, "housekeeping", housekeeping.run)
     await run_job(services, "collect-rss", broken)
-    async with client_for(services) as client:
+    async with curator_client(services) as client:
         page = await (await client.get("/")).text()
     text, tags = page_text(page)
     assert "No job has run yet." not in text
@@ -238,7 +253,7 @@ async def test_a_hostile_campaign_name_is_escaped(tmp_path: Path, db_url: str) -
     engine = create_engine(db_url)
     services = Services(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
     try:
-        async with client_for(services) as client:
+        async with curator_client(services) as client:
             response = await client.get("/")
             assert response.status == 200
             assert_hardened(response.headers)
@@ -273,7 +288,7 @@ async def test_home_shows_each_sources_last_run_and_quarantine(services: Service
             rate_limited_until=None,
         )
         await quarantine(session, "mastodon", "mastodon", [("<not json>", "not valid JSON"), ({"x": 1}, "no uri")])
-    async with client_for(services) as client:
+    async with curator_client(services) as client:
         text, _ = page_text(await (await client.get("/")).text())
     assert "degraded, 7 new" in text
     assert "2 in quarantine" in text

@@ -1,7 +1,8 @@
 """The home page in a real headless browser: Debian's chromium driven by Playwright (never a downloaded one).
 
-The app is the real `listener serve --port 0` process on 127.0.0.1; the browser is sync Playwright in a
-plain test, so no event loop of ours runs in this thread.
+The app is the real `listener serve --port 0` process on 127.0.0.1, with an admin added by the real
+`listener users add` first (the home page is for admins and curators; the browser signs in through the
+login page); the browser is sync Playwright in a plain test, so no event loop of ours runs in this thread.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import skip_or_fail
-from tests.processes import listener, listener_env
+from tests.processes import LISTENER, listener, listener_env
 
 pytestmark = pytest.mark.browser
 
@@ -31,6 +33,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+ADMIN = "admin@example.org"
+PASSWORD = "correct horse battery staple"
 HOSTILE_NAME = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 
 
@@ -56,7 +60,19 @@ def serve(tmp_path: Path, config: str | None = None) -> Iterator[str]:
         path = tmp_path / "listener.toml"
         path.write_text(config, encoding="utf-8")
         extra["LISTENER_CONFIG"] = str(path)
-    with listener(["serve", "--port", "0"], listener_env(tmp_path, **extra), tmp_path) as service:
+    env = listener_env(tmp_path, **extra)
+    added = subprocess.run(
+        [str(LISTENER), "users", "add", ADMIN, "--role", "admin", "--password-stdin"],
+        input=PASSWORD + "\n",
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert added.returncode == 0, added.stderr
+    with listener(["serve", "--port", "0"], env, tmp_path) as service:
         yield service.wait_for_url()
         assert service.stop(signal.SIGTERM) == 0, service.text
 
@@ -78,13 +94,22 @@ def hostile_url(tmp_path: Path) -> Iterator[str]:
 
 
 def open_page(browser: Any, url: str) -> tuple[Any, list[str]]:
-    """A fresh page at `url`, with every console message and page error collected."""
+    """A fresh page at `url`, signed in as the admin through the login page it is sent to, with every console
+    message and page error collected."""
     page = browser.new_page()
     messages: list[str] = []
     page.on("console", lambda msg: messages.append(f"{msg.type}: {msg.text}"))
     page.on("pageerror", lambda exc: messages.append(f"pageerror: {exc}"))
     page.on("response", lambda r: messages.append(f"http {r.status}: {r.url}") if r.status >= 400 else None)
     response = page.goto(url, wait_until="load")
+    assert response is not None
+    assert response.status == 200
+    assert page.url.startswith(url.rstrip("/") + "/login?next=")
+    page.fill("#email", ADMIN)
+    page.fill("#password", PASSWORD)
+    with page.expect_navigation(wait_until="load") as navigation:
+        page.click("button[type=submit]")
+    response = navigation.value
     assert response is not None
     assert response.status == 200
     assert response.headers["x-frame-options"] == "DENY"
