@@ -34,6 +34,7 @@ from web.auth import (
     clear_session_cookie,
     client_address,
     current_user,
+    forget_sessions,
     request_translator,
     require,
     safe_next,
@@ -134,6 +135,7 @@ async def sign_in(request: web.Request, email: str, password: str) -> tuple[str,
         previous = session_id(request)
         if previous is not None:  # signing in again replaces the old session rather than adding one
             await web_sessions.delete_session(session, previous)
+            forget_sessions(request)
         token, row = await web_sessions.create_session(session, user.id, session_lifetime(services.settings))
         signed_in = await web_sessions.lookup_session(session, token)
     merchant_ids = signed_in.merchant_ids if signed_in else ()
@@ -186,6 +188,7 @@ async def _end_session(request: web.Request) -> None:
     if ending is not None:
         async with request.app[SERVICES].sessions.begin() as session:
             await web_sessions.delete_session(session, ending)
+        forget_sessions(request)
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
@@ -269,7 +272,9 @@ async def change_password(request: web.Request, user: CurrentUser, current: str,
         raise Refused(400, _policy_message(t, weak)) from None
     new_hash = await _hashing(request, lambda: passwords.hash_password(new))
     async with services.sessions.begin() as session:
-        return await web_sessions.change_password(session, user.id, new_hash, keep=session_id(request))
+        ended = await web_sessions.change_password(session, user.id, new_hash, keep=session_id(request))
+    forget_sessions(request)
+    return ended
 
 
 @require()
@@ -327,6 +332,7 @@ async def switch_language(request: web.Request) -> web.StreamResponse:
         if user is not None:
             async with request.app[SERVICES].sessions.begin() as session:
                 await web_sessions.set_locale(session, user.id, locale)
+            forget_sessions(request)
     else:
         target = safe_next(request.query.get("next"))
     response = web.Response(status=303, headers={"Location": target})

@@ -32,8 +32,9 @@ from web import account, api, curator, feeds, openapi
 from web.auth import Handler, current_user, is_api, login_redirect, request_translator, session_middleware
 from web.csrf import csrf_middleware
 from web.errors import error_pages
-from web.keys import HASH_SLOTS, NAV, SERVICES, TEMPLATES
+from web.keys import HASH_SLOTS, NAV, SERVICES, SESSION_CACHE, TEMPLATES
 from web.pages import render
+from web.session_cache import SessionCache
 
 __all__ = ["SERVICES", "TEMPLATES", "create_app", "render"]  # the keys and render() are re-exported here
 
@@ -128,6 +129,7 @@ def create_app(services: Services) -> web.Application:
     app[SERVICES] = services
     app[NAV] = []
     app[HASH_SLOTS] = asyncio.Semaphore(2)
+    app[SESSION_CACHE] = SessionCache()
     app[TEMPLATES] = jinja2.Environment(
         loader=jinja2.PackageLoader("web", "templates"),
         autoescape=True,

@@ -12,7 +12,7 @@ import functools
 import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -24,7 +24,7 @@ from storage.repositories import web_sessions
 from storage.repositories._sql import utcnow
 from storage.repositories.users import Role
 from web.i18n import Translator, choose_locale, text_direction, translator
-from web.keys import NAV, SERVICES, NavItem
+from web.keys import NAV, SERVICES, SESSION_CACHE, NavItem
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +235,11 @@ def session_lifetime(settings: Settings) -> timedelta:
 # --- the middleware -----------------------------------------------------------------------------------
 
 
+def forget_sessions(request: web.Request) -> None:
+    """Call after ending or changing a session (logout, password, language): cached lookups are dropped."""
+    request.app[SESSION_CACHE].clear()
+
+
 def _current_user(signed_in: web_sessions.SignedIn) -> CurrentUser | None:
     try:
         role = Role(signed_in.role)
@@ -266,12 +271,21 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     new_expiry = None
     if len(token) <= _MAX_TOKEN_LENGTH:
         now = utcnow()
-        async with services.sessions.begin() as session:
-            signed_in = await web_sessions.lookup_session(session, token, now)
-            if signed_in is not None:
-                user = _current_user(signed_in)
-                if user is not None and web_sessions.needs_touch(signed_in, now):
+        cache = request.app[SESSION_CACHE]
+        signed_in = cache.get(web_sessions.hash_token(token))
+        if signed_in is not None and signed_in.expires_at <= now:
+            signed_in = None
+        if signed_in is None or web_sessions.needs_touch(signed_in, now):
+            async with services.sessions.begin() as session:
+                signed_in = await web_sessions.lookup_session(session, token, now)
+                if signed_in is not None and web_sessions.needs_touch(signed_in, now):
                     new_expiry = await web_sessions.touch_session(session, signed_in.session_id, lifetime, now)
+                    if new_expiry is not None:
+                        signed_in = replace(signed_in, last_seen_at=now, expires_at=new_expiry)
+            if signed_in is not None:
+                cache.put(signed_in)
+        if signed_in is not None:
+            user = _current_user(signed_in)
     request[_STATE] = _RequestState(user=user, session_id=signed_in.session_id if user and signed_in else None)
     try:
         response = await handler(request)

@@ -17,7 +17,6 @@ dropped from it. Links to original posts are handed out only when they are http(
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
@@ -32,6 +31,7 @@ from aiohttp import web
 
 from storage.repositories._sql import utcnow
 from storage.repositories.feed import FeaturedItem, featured_now
+from web.json_safe import json_bytes
 from web.keys import SERVICES
 
 WIDGET_SOURCE = Path(__file__).resolve().parent / "static" / "widget.js"
@@ -42,10 +42,6 @@ _DC = "http://purl.org/dc/elements/1.1/"
 _ATOM = "http://www.w3.org/2005/Atom"
 # Characters XML 1.0 cannot carry at all (most C0 controls, lone surrogates, U+FFFE/U+FFFF).
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-# Characters that must not appear raw in JSON someone might inline into HTML or a <script> block.
-_HTML_UNSAFE_JSON = str.maketrans(
-    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-)
 _TITLE_CHARS = 80
 
 
@@ -99,9 +95,7 @@ def cached(request: web.Request, body: bytes, content_type: str, *, cors: bool) 
 
 
 def _json_bytes(data: Any) -> bytes:
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    # '<', '>', '&', U+2028/9 only ever occur inside JSON strings, where \u escapes mean the same thing.
-    return text.translate(_HTML_UNSAFE_JSON).encode("utf-8", "replace")
+    return json_bytes(data, sort_keys=True)
 
 
 def _json_error(status: int, message: str) -> web.Response:

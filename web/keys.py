@@ -13,6 +13,7 @@ import jinja2
 from aiohttp import web
 
 from jobs.services import Services
+from web.session_cache import SessionCache
 
 
 @dataclass(frozen=True)
@@ -29,3 +30,5 @@ TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates", jinja2.Envir
 NAV: web.AppKey[list[NavItem]] = web.AppKey("nav", list)
 # Argon2id takes 64 MiB and ~50 ms per hash: a few at a time, so a burst of sign-ins cannot exhaust memory.
 HASH_SLOTS: web.AppKey[asyncio.Semaphore] = web.AppKey("hash_slots", asyncio.Semaphore)
+# Recently looked-up sessions (see web.session_cache); cleared when this process ends or changes a session.
+SESSION_CACHE: web.AppKey[SessionCache] = web.AppKey("session_cache", SessionCache)

@@ -7,7 +7,6 @@ pastes it into HTML; links to original posts are handed out only when they are h
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -26,17 +25,14 @@ from storage.repositories.stories import (
     RightsRequestResult,
     StoryDetail,
 )
-
-_HTML_UNSAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"})
-
-
-def dumps(data: Any) -> str:
-    # '<', '>', '&' and U+2028/9 only ever occur inside JSON strings, where the escapes mean the same.
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).translate(_HTML_UNSAFE)
+from web.json_safe import json_bytes
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, dumps=dumps)
+    response = web.Response(body=json_bytes(data), status=status)
+    response.content_type = "application/json"
+    response.charset = "utf-8"
+    return response
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -33,6 +33,7 @@ from storage.repositories.users import Role, add_user
 from web.app import create_app
 from web.auth import SESSION_COOKIE, current_user, require, safe_next
 from web.i18n import choose_locale, from_accept_language, translator
+from web.keys import SESSION_CACHE
 
 PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "a brand new passphrase 42"
@@ -324,6 +325,8 @@ async def test_disabled_users_cannot_sign_in_and_lose_their_sessions(services: S
         assert (await client.get("/api/me")).status == 200
         async with services.sessions.begin() as session:
             await session.execute(update(User).where(User.id == user_id).values(disabled=True))
+        # Disabled from outside this process: seen once the few seconds' session cache lets go.
+        client.app[SESSION_CACHE].clear()
         assert (await client.get("/api/me")).status == 401
 
 
