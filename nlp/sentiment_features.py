@@ -153,3 +153,165 @@ def features(text: str, lexicon: Mapping[str, str] | None = None) -> tuple[list[
     words = cleaned.split(" ") if cleaned else []
     chars = [gram for word in words for gram in char_grams(word)]
     return chars, word_features(cleaned, lexicon)
+
+
+# --- polarity cues for the in-domain calibration (nlp.sentiment.calibrate) ----------------------------------
+#
+# The tweets the weights were fitted on are mostly about politics and celebrities; posts about shops praise and
+# complain with words the tweets rarely use ("accueil chaleureux", "rassis", "overpriced", "ما عجبنيش"). These
+# hand-written lexicons (folded like the posts: see `clean`) count the evidence; `nlp.sentiment.calibrate`
+# turns the counts into logit offsets. The gratitude, recommendation and complaint cues are those of
+# nlp.signals (story signals), plus everyday shop praise/blame words. A word in a negation's scope (the next
+# three words after "ne", "pas", "not", "never", "لا", "ما", "ماشي", ... up to punctuation) counts for the
+# other side ("pas mal", "not bad", "pas déçue", "not impressed", "je ne recommande pas"). Phrases are read
+# first and never flipped ("plus jamais", "pas terrible", "never again", "ما نعاودش"), and neither are Darija
+# words that carry their own negation (ma-...-sh: "عجبنيش" is "I did not like it", "ندمتش" "I don't regret").
+# Questions and announcements (opening hours, "ouvre samedi", "opens Saturday") count as neutral evidence.
+# The lexicons are read for every language: posts code-switch. Words that mean something else in another
+# language are left out ("sale" is dirty in French and a discount in English; "lent", "rate", "fade", "sec").
+
+_POSITIVE_WORDS = (
+    # fr
+    "merci mercii remercie remercier remerciements bravo top super excellent excellente excellents excellentes "
+    "genial geniale geniaux geniales parfait parfaite parfaits parfaites delicieux delicieuse delicieuses delice "
+    "delices adore adorent adorable adorables chaleureux chaleureuse chaleureuses sympa sympas gentil gentille "
+    "gentils gentilles aimable aimables magnifique magnifiques sublime sublimes divin divine divins divines "
+    "incroyable incroyables impeccable impeccables recommande recommandons recommandee recommandable conseille "
+    "bon bonne bons bonnes meilleur meilleure meilleurs meilleures ravi ravie ravis content contente contents "
+    "souriant souriante souriants souriantes accueillant accueillante frais fraiche fraiches genereux genereuse "
+    "soigne soignee beau belle beaux belles joli jolie tuerie regal regale reviendra reviendrai reviendrons "
+    "retournera retournerai retournerons foncez passionne passionnee professionnel professionnelle "
+    "professionnalisme honnete honnetes rapide efficace pratique chouette plaisir bienveillant bienveillante "
+    # en
+    "thanks thank thx grateful thankful love loved lovely loving great amazing awesome excellent best perfect "
+    "delicious wonderful fantastic friendly kind recommend recommended recommending enjoyed enjoy legend gem "
+    "happy happier fresh cosy cozy beautiful brilliant superb tasty fair honest gorgeous nice good decent "
+    "helpful favourite favorite impressed outstanding welcoming glad pleased cheap "
+    # ar (MSA and Maghrebi)
+    "شكرا شكر الشكر مشكور مشكورين ممنون تبارك بارك رائع رائعه روعه ممتاز ممتازه لذيذ لذيذه طيب جميل جميله "
+    "زوين زوينه مزيان مزيانه بنين بنينه نقي نقيه ظراف ظريف ظريفه محترم محترمه محترمين انصح ننصح انصحكم "
+    "احسن افضل طازج طازجه طري طريه مليح مليحه حبيت احببت عجبني اعجبني اعجبتني معقول معقوله مناسب سريع "
+    "سريعه لطيف لطيفه ساعدني ساعدتني نرجع ساعود سارجع اعود يعطيك يعطيكم"
+)
+_NEGATIVE_WORDS = (
+    # fr
+    "decu decue decus decues deception decevant decevante arnaque arnaquer arnaqueur arnaques honteux honteuse "
+    "honte inadmissible inacceptable scandale scandaleux desagreable desagreables impoli impolie impolis odieux "
+    "odieuse horrible horribles catastrophe catastrophique nul nulle nuls pire mauvais mauvaise mauvaises "
+    "mal degoute degoutee degoutant degueulasse rassis froid froide froids froides glacial glaciale abuse abusent "
+    "malhonnete malhonnetes mecontent mecontente deconseille deconseiller eviter attente attendu dommage "
+    "pourri pourrie pourries brule brulee secs seche seches surgele surgeles regrette mediocre immonde "
+    "insupportable lamentable decevoir lente cher chere chers cheres bruyant bruyante "
+    # en
+    "disappointed disappointing disappointment letdown rude overpriced overrated avoid terrible awful worst "
+    "horrible dirty gross stale cold bland ridiculous unacceptable scam refund wasted waste broke broken lost "
+    "ignored shouted wrong annoying slow bitter expensive meh bad poor dry disaster mess filthy useless "
+    "refused worse mediocre "
+    # ar
+    "سيء سيئ سيئه خايب خايبه خيبه وسخ غالي غلاء بارد بارده رديء رديئه ضعيف ضعيفه نصاب نصابين غش مغشوش "
+    "اسوا كارثي كارثيه كارثه قبيح قبيحه خساره للاسف بطيء بطيئه محروق مقرف قذر فاحش ضيعت"
+)
+# Phrases (word sequences, read before the words) and Darija negated forms: polarity fixed, never flipped.
+_POSITIVE_FIXED = (
+    "coup de coeur|bonne adresse|allez y|a tester|a decouvrir|n hesitez pas|aux petits soins|a tomber|"
+    "rapport qualite prix|must try|hidden gem|worth a visit|be back|coming back|go back|going back|"
+    "be happier|missing out|above and beyond|five stars|cinq etoiles|"
+    "ندمتش|يعطيك الصحه|يعطيكم الصحه|الله يعطيك|تبارك الله|الف شكر|في المتناول"
+)
+_NEGATIVE_FIXED = (
+    "plus jamais|pas terrible|hors de prix|ras le bol|a eviter|pas serieux|de trop|"
+    "never again|rip off|not worth|no apology|"
+    "عجبنيش|عاجبنيش|نعاودش|احترمتناش|خدامش|يستاهلش|ما نعاودش|خيبه امل|لن اعود|لن اطلب"
+)
+_NEUTRAL_WORDS = (
+    "ouvre ouvrira ouverture horaires horaire lieu organise recrute rappel demenage inauguration reunion "
+    "travaux prevue prevu fermeture conges "
+    "opens opening hours hosting meeting take place until management refurbishment launching "
+    "يفتح يفتتح افتتاح سيفتتح اعلان اوقات تنظم اجتماع ستغلق مغلقه اشغال تعلن"
+)
+_QUESTION_WORDS = (
+    "quelqu combien quel quelle quels quelles ou which does anyone any where when how "
+    "هل شكون وين متى بشحال كيفاش علاش اين"
+)
+_NEGATOR_WORDS = (
+    "ne n pas jamais rien aucun aucune ni sans not no never nothing nobody none without hardly "
+    "لا ما لم لن ليس ليست مش موش ماشي مو بلا"
+)
+_NEGATORS = frozenset(_NEGATOR_WORDS.split())
+_CUE_PUNCT = frozenset(".,;:!?؟،…")
+_CUE_QUESTION_MARKS = frozenset("?؟")
+_CUE_TOKEN = re.compile(r"\w+|[.,;:!?؟،…]")
+_CUE_SCOPE = 3
+
+
+def _folded_words(words: str) -> frozenset[str]:
+    return frozenset(clean(words).split())
+
+
+def _folded_phrases(phrases: str) -> dict[tuple[str, ...], None]:
+    return {tuple(_CUE_TOKEN.findall(clean(p))): None for p in phrases.split("|")}
+
+
+_POSITIVE = _folded_words(_POSITIVE_WORDS)
+_NEGATIVE = _folded_words(_NEGATIVE_WORDS)
+_NEUTRAL = _folded_words(_NEUTRAL_WORDS)
+_QUESTION = _folded_words(_QUESTION_WORDS)
+_FIXED: dict[tuple[str, ...], int] = {
+    **dict.fromkeys(_folded_phrases(_POSITIVE_FIXED), 1),
+    **dict.fromkeys(_folded_phrases(_NEGATIVE_FIXED), -1),
+}
+_FIXED_LONGEST = max(len(key) for key in _FIXED)
+_FIXED_FIRST = frozenset(key[0] for key in _FIXED)
+_POLAR = _POSITIVE | _NEGATIVE | _FIXED_FIRST
+
+
+def polarity_cues(cleaned: str) -> tuple[int, int, int]:
+    """(positive, negative, neutral) evidence counts in a `clean`ed text (see the notes above the lexicons).
+
+    Neutral evidence is a question (a question mark or word) or an announcement word; it only matters when
+    there is no polarity evidence. Pure and cheap: one regex split and set lookups.
+    """
+    if "n't" in cleaned or "n’t" in cleaned:
+        cleaned = cleaned.replace("n't", " not").replace("n’t", " not")
+    tokens = _CUE_TOKEN.findall(cleaned)
+    positive = negative = neutral = 0
+    scope = 0
+    i = 0
+    count = len(tokens)
+    while i < count:
+        token = tokens[i]
+        if token in _CUE_PUNCT:
+            scope = 0
+            if token in _CUE_QUESTION_MARKS:
+                neutral += 1
+            i += 1
+            continue
+        if len(token) > 3 and token[0] in "وف" and token not in _POLAR and token[1:] in _POLAR:
+            token = token[1:]  # Arabic "and"/"so" glued to the word
+        if token in _FIXED_FIRST:
+            for size in range(min(_FIXED_LONGEST, count - i), 0, -1):
+                polarity = _FIXED.get(tuple(tokens[i : i + size]))
+                if polarity is not None:
+                    break
+            if polarity is not None:
+                positive, negative = (positive + 1, negative) if polarity > 0 else (positive, negative + 1)
+                scope = 0
+                i += size
+                continue
+        if token in _NEGATORS:
+            scope = _CUE_SCOPE
+            i += 1
+            continue
+        sign = 1 if token in _POSITIVE else -1 if token in _NEGATIVE else 0
+        if sign and scope:
+            sign = -sign
+        if sign > 0:
+            positive += 1
+        elif sign < 0:
+            negative += 1
+        elif token in _NEUTRAL or (i == 0 and token in _QUESTION):
+            neutral += 1
+        if scope:
+            scope -= 1
+        i += 1
+    return positive, negative, neutral
