@@ -11,10 +11,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import analysis, ingest
+from bench import analysis, ingest, queue
 from bench.results import CaseResult, print_table, write_json
 
-CASES = {"analysis": analysis.run, "ingest": ingest.run}
+CASES = {"analysis": analysis.run, "ingest": ingest.run, "queue": queue.run}
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1/test"
 
 

@@ -99,6 +99,7 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
 def _register() -> None:
     from service.cli import (
         analyse_cmd,
+        bench,
         check,
         collect,
         db,
@@ -108,11 +109,25 @@ def _register() -> None:
         merchants,
         nlp_cmd,
         run,
+        stories_cmd,
         users,
     )
 
     nlp_cmd.nlp_group.add_command(explain.explain_cmd)
-    for module in (analyse_cmd, check, collect, db, import_cmd, jobs_cmd, merchants, nlp_cmd, run, users):
+    for module in (
+        analyse_cmd,
+        bench,
+        check,
+        collect,
+        db,
+        import_cmd,
+        jobs_cmd,
+        merchants,
+        nlp_cmd,
+        run,
+        stories_cmd,
+        users,
+    ):
         for command in module.COMMANDS:
             cli.add_command(command)
 

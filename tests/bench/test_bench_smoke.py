@@ -29,3 +29,21 @@ def test_quick_ingest_benchmark_runs_and_writes_results(tmp_path: Path) -> None:
         assert case["baseline"] > 0
         assert case["ratio"] == case["value"] / case["baseline"]
     assert "parse+ingest X v2, sqlite" in done.stdout
+
+
+def test_quick_queue_benchmark_serves_real_queue_pages(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--only", "queue", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    [case] = json.loads(out.read_text(encoding="utf-8"))["cases"]
+    assert case["name"] == "queue API p95, sqlite"
+    assert case["value"] > 0
+    assert case["baseline"] > 0
+    # Every request was answered with a queue page: an error page is fast, and would hide a broken API.
+    assert "non-200" not in case["note"], case["note"]

@@ -1,0 +1,170 @@
+"""Queue API benchmark: p95 latency of `GET /api/stories` (the curators' queue page) with 1,000,000 stored
+posts and 32 concurrent clients on loopback, on SQLite; the baseline is the p95 of `GET /api/me` (a signed-in
+request that reads only the session: the floor of any API call) under the same load in the same run.
+
+The corpus comes from `bench.load` (posts, analyses, mentions, stories in every state); the app is the real
+`listener serve` process, so the clients (this process) and the server do not share one interpreter. The
+requests mix what curators do: the default page (candidates by score) of each campaign, filtered pages
+(language, platform, sentiment, a score floor, a date range, a merchant), other sorts, later pages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from statistics import quantiles
+from typing import Any
+
+import aiohttp
+
+from bench.generate import GeneratorConfig
+from bench.load import load_corpus
+from bench.results import CaseResult
+from service.settings import default_campaigns
+from storage.engine import create_engine, make_sessionmaker
+from storage.passwords import hash_password
+from storage.repositories._sql import utcnow
+from storage.repositories.users import Role, add_user
+
+CLIENTS = 32
+EMAIL = "bench-curator@example.test"
+PASSWORD = "bench-password-0123"  # noqa: S105 - a throw-away account in a throw-away database
+
+
+def queue_queries(rng: random.Random, merchants: int, now_iso: tuple[str, str]) -> Iterator[str]:
+    """An endless, seeded mix of the queue pages curators open."""
+    since, until = now_iso
+    shapes = [
+        "campaign=lovelocal",
+        "campaign=soutenons",
+        "campaign=lovelocal&language=fr",
+        "campaign=lovelocal&language=ar&sort=newest",
+        "campaign=lovelocal&platform=x&min_score=0.6",
+        "campaign=soutenons&sentiment=positive&sort=newest",
+        "campaign=lovelocal&state=shortlisted&state=rights_requested",
+        f"campaign=lovelocal&from={since}&to={until}",
+        "campaign=lovelocal&offset=100",
+        "campaign=soutenons&sort=oldest",
+        "state=candidate",
+    ]
+    while True:
+        query = rng.choice(shapes)
+        if rng.random() < 0.15:
+            query += f"&merchant={rng.randint(1, merchants)}"
+        yield query
+
+
+async def _sign_in(session: aiohttp.ClientSession, base: str) -> str:
+    async with session.post(f"{base}/api/session", json={"email": EMAIL, "password": PASSWORD}) as response:
+        response.raise_for_status()
+        body = await response.json()
+    return str(body["csrf_token"])
+
+
+async def _hammer(base: str, paths: list[str], clients: int) -> tuple[list[float], int]:
+    """`clients` concurrent signed-in clients share `paths`; returns the latencies (ms) and the errors."""
+    latencies: list[float] = []
+    errors = 0
+    todo = iter(paths)
+
+    async def client() -> None:
+        nonlocal errors
+        # unsafe=True: aiohttp's cookie jar otherwise ignores cookies set by an IP address (127.0.0.1).
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+            await _sign_in(session, base)
+            for path in todo:
+                started = time.perf_counter()
+                async with session.get(base + path) as response:
+                    await response.read()
+                    if response.status != 200:
+                        errors += 1
+                latencies.append((time.perf_counter() - started) * 1000)
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return latencies, errors
+
+
+def _p95(values: list[float]) -> float:
+    return quantiles(values, n=20)[-1] if len(values) >= 20 else max(values)
+
+
+@contextmanager
+def _serve(url: str, data_dir: Path) -> Iterator[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LISTENER_")}
+    env.update(LISTENER_DATABASE_URL=url, LISTENER_DATA_DIR=str(data_dir), LISTENER_LOG_LEVEL="WARNING")
+    env["LISTENER_WEB_LOGIN_ATTEMPTS"] = "1000"  # 32 clients sign in at once from one address
+    listener = Path(sys.executable).with_name("listener")
+    proc = subprocess.Popen(  # noqa: S603 - our own console script, fixed arguments
+        [str(listener), "serve", "--port", "0"], env=env, stderr=subprocess.PIPE, text=True, cwd=data_dir
+    )
+    try:
+        assert proc.stderr is not None
+        deadline = time.monotonic() + 60
+        for line in proc.stderr:
+            if " listening on " in line:
+                yield line.split(" listening on ", 1)[1].split()[0].rstrip("/")
+                break
+            if time.monotonic() > deadline:
+                break
+        else:
+            raise RuntimeError(f"listener serve exited with {proc.wait()} before listening")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+async def _prepare(url: str, posts: int) -> int:
+    """Load the corpus and a curator; returns the number of merchants."""
+    # Every analysed post gets a story row, as the stories job leaves them (most of them rejected).
+    config = GeneratorConfig(posts=posts, now=utcnow(), all_scored=True)
+    loaded = await load_corpus(url, config, default_campaigns())
+    engine = create_engine(url)
+    try:
+        async with make_sessionmaker(engine).begin() as session:
+            await add_user(session, EMAIL, Role.CURATOR, hash_password(PASSWORD))
+    finally:
+        await engine.dispose()
+    print(f"queue bench: loaded {posts:,} posts in {loaded.seconds:.0f} s", file=sys.stderr)
+    return config.merchant_count
+
+
+async def run(quick: bool, tmp: Path, pg_url: str | None) -> list[CaseResult]:
+    posts = 50_000 if quick else 1_000_000
+    requests = 640 if quick else 3_200
+    url = f"sqlite+aiosqlite:///{tmp / 'queue.db'}"
+    merchants = await _prepare(url, posts)
+    now = utcnow()
+    window = ((now - timedelta(days=10)).date().isoformat(), (now - timedelta(days=3)).date().isoformat())
+    queries = queue_queries(random.Random(7), merchants, window)  # noqa: S311 - a reproducible mix, not a secret
+    paths = [f"/api/stories?{next(queries)}" for _ in range(requests)]
+    with _serve(url, tmp) as base:
+        await _hammer(base, paths[:CLIENTS], CLIENTS)  # warm-up: connections, sessions, page cache
+        floor, floor_errors = await _hammer(base, ["/api/me"] * requests, CLIENTS)
+        latencies, errors = await _hammer(base, paths, CLIENTS)
+    note = f"{posts:,} posts, {CLIENTS} clients, {requests:,} requests; p50 {quantiles(latencies, n=2)[0]:.0f} ms"
+    if errors or floor_errors:
+        note += f"; {errors + floor_errors} non-200 answers"
+    result: dict[str, Any] = {
+        "name": "queue API p95, sqlite",
+        "unit": "ms",
+        "value": _p95(latencies),
+        "baseline": _p95(floor),
+        "baseline_name": "GET /api/me p95 (session read only), same clients",
+        "max_target": 100.0,
+        "note": note,
+    }
+    if errors:  # a fast error page is no success
+        result["max_target"] = 0.0
+    return [CaseResult(**result)]
