@@ -284,8 +284,12 @@ class Story(Base):
     __tablename__ = "stories"
     __table_args__ = (
         UniqueConstraint("post_id", "campaign_id"),
-        Index(None, "campaign_id", "state", "score"),
-        Index(None, "campaign_id", "post_created_at"),
+        # The queue's index: each (campaign, state) range in score order, covering the filter columns so a
+        # filtered page and its capped count are read from the index alone, never from the table rows.
+        Index(
+            "ix_stories_queue", "campaign_id", "state", "score", "language", "sentiment", "platform", "post_created_at"
+        ),
+        Index(None, "campaign_id", "state", "post_created_at"),  # the newest / oldest sorts, per state
         Index(None, "merchant_id", "state"),
         Index(None, "state", "featured_until"),
         Index(None, "original_story_id"),  # duplicates grouped under a story, counted on every queue page

@@ -35,6 +35,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from sqlalchemy import BindParameter, ColumnElement, Integer, Select, bindparam, func, select, union_all
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -174,16 +175,19 @@ def _stream(shape: _Shape, campaign: int, states: Sequence[int]) -> Select[int, 
     where.append(Story.state == marks[0] if len(marks) == 1 else Story.state.in_(marks))
     key: Any = {"score": Story.score, "engagement": _ENGAGEMENT}.get(shape.sort, Story.post_created_at)
     query = select(Story.id.label("id"), key.label("k")).where(*where).order_by(*_order(key, Story.id, shape.sort))
+    if shape.sort == "score":
+        query = _on_queue_index(query, shape)
     if shape.sort == "engagement":
         query = query.join(Post, Post.id == Story.post_id)
     return query.limit(bindparam("rows", type_=Integer))
 
 
 def _page(shape: _Shape) -> Select[int, Any]:
-    """The page's (id, sort key) rows, in order: one stream, or the streams merged. By score, each (campaign,
-    state) pair is a range of (campaign_id, state, score); other sorts read one stream per campaign."""
+    """The page's (id, sort key) rows, in order: one stream, or the streams merged. Each (campaign, state) pair
+    is an index range already in order: (campaign_id, state, score) by score, (campaign_id, state,
+    post_created_at) by date; by engagement, one stream per campaign joined to the posts."""
     all_states = list(range(shape.states))
-    if shape.sort == "score":
+    if shape.sort != "engagement":
         streams = [_stream(shape, c, [s]) for c in range(shape.campaigns) for s in all_states]
     else:
         streams = [_stream(shape, c, all_states) for c in range(shape.campaigns)]
@@ -204,8 +208,7 @@ def _capped_count(shape: _Shape) -> Select[int]:
     """Matching stories, counted up to COUNT_CAP + 1: one LIMITed, unordered part per (campaign, state), each
     a range of the (campaign_id, state, score) index."""
     parts = [
-        select(Story.id)
-        .where(Story.state == bindparam(f"s{s}"), *_conditions(shape, c))
+        _on_queue_index(select(Story.id).where(Story.state == bindparam(f"s{s}"), *_conditions(shape, c)), shape)
         .limit(COUNT_CAP + 1)
         .subquery()
         for c in range(shape.campaigns)
@@ -213,6 +216,17 @@ def _capped_count(shape: _Shape) -> Select[int]:
     ]
     counted = union_all(*(select(p.c.id) for p in parts)).subquery() if len(parts) > 1 else parts[0]
     return select(func.count()).select_from(counted)
+
+
+def _on_queue_index(query: Select[Any], shape: _Shape) -> Select[Any]:
+    """Read a (campaign, state) range of `ix_stories_queue`, which covers every filter column, whatever the
+    filters: SQLite's planner would otherwise pick the (campaign_id, post_created_at) index for a date range
+    and sort a third of the campaign (700 ms at 1,000,000 stories) instead of reading the first matches in
+    score order (a few ms). A merchant filter keeps its own plan (see `_conditions`). PostgreSQL plans from
+    its statistics and gets no hint."""
+    if "merchant_id" in shape.optional:
+        return query
+    return query.with_hint(Story, "INDEXED BY ix_stories_queue", dialect_name="sqlite")
 
 
 def _validate(filters: QueueFilters, limit: int, offset: int) -> None:
@@ -291,12 +305,23 @@ class _Compiled:
 _COMPILED: dict[tuple[_Shape, str, bool], _Compiled] = {}
 
 
+class _HintingSQLiteCompiler(SQLiteCompiler):
+    def get_from_hint_text(self, table: Any, text: str | None) -> str | None:
+        return text
+
+
 def _compiled(shape: _Shape, dialect: Dialect, count_only: bool) -> _Compiled:
     key = (shape, dialect.name, count_only)
     found = _COMPILED.get(key)
     if found is None:
         page, count = _statements(shape)
-        compiled = (count if count_only else page).compile(dialect=dialect)
+        statement = count if count_only else page
+        # SQLAlchemy's SQLite compiler drops table hints; ours writes them (`_on_queue_index`).
+        compiled = (
+            _HintingSQLiteCompiler(dialect, statement)
+            if dialect.name == "sqlite"
+            else statement.compile(dialect=dialect)
+        )
         date_type = Story.post_created_at.type.dialect_impl(dialect)
         dates = date_type.bind_processor(dialect)
         bind = dict.fromkeys(("since", "until"), dates) if dates else {}

@@ -34,9 +34,9 @@ def test_run_serves_runs_housekeeping_and_stops_cleanly_on_sigterm(tmp_path: Pat
         assert headers["X-Frame-Options"] == "DENY"
         status, _, body = get(f"{url}/readyz")
         assert (status, json.loads(body)) == (200, {"status": "ready", "database": "ok", "schema": head_revision()})
-        status, _, body = get(f"{url}/")
+        status, _, body = get(f"{url}/")  # anonymous: the sign-in page (the status page is for curators)
         assert status == 200
-        assert "#LoveLocal" in body.decode()
+        assert 'name="password"' in body.decode()
 
         # The scheduler runs housekeeping at start; `listener jobs` (another process) sees it.
         deadline = time.monotonic() + START_TIMEOUT

@@ -60,11 +60,19 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("post_created_at", storage.types.UTCDateTime(timezone=True), nullable=False))
         batch_op.add_column(sa.Column("public_name", sa.String(length=400), nullable=True))
         batch_op.create_index(
-            batch_op.f("ix_stories_campaign_id_post_created_at"), ["campaign_id", "post_created_at"], unique=False
+            batch_op.f("ix_stories_campaign_id_state_post_created_at"),
+            ["campaign_id", "state", "post_created_at"],
+            unique=False,
         )
         batch_op.create_index(batch_op.f("ix_stories_merchant_id_state"), ["merchant_id", "state"], unique=False)
         batch_op.create_index(batch_op.f("ix_stories_state_featured_until"), ["state", "featured_until"], unique=False)
         batch_op.create_index(batch_op.f("ix_stories_original_story_id"), ["original_story_id"], unique=False)
+        batch_op.drop_index(batch_op.f("ix_stories_campaign_id_state_score"))
+        batch_op.create_index(
+            "ix_stories_queue",
+            ["campaign_id", "state", "score", "language", "sentiment", "platform", "post_created_at"],
+            unique=False,
+        )
         batch_op.create_foreign_key(
             batch_op.f("fk_stories_author_id_authors"), "authors", ["author_id"], ["id"], ondelete="CASCADE"
         )
@@ -85,10 +93,14 @@ def downgrade() -> None:
 
     with op.batch_alter_table("stories", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_stories_author_id_authors"), type_="foreignkey")
+        batch_op.drop_index("ix_stories_queue")
+        batch_op.create_index(
+            batch_op.f("ix_stories_campaign_id_state_score"), ["campaign_id", "state", "score"], unique=False
+        )
         batch_op.drop_index(batch_op.f("ix_stories_original_story_id"))
         batch_op.drop_index(batch_op.f("ix_stories_state_featured_until"))
         batch_op.drop_index(batch_op.f("ix_stories_merchant_id_state"))
-        batch_op.drop_index(batch_op.f("ix_stories_campaign_id_post_created_at"))
+        batch_op.drop_index(batch_op.f("ix_stories_campaign_id_state_post_created_at"))
         batch_op.drop_column("public_name")
         batch_op.drop_column("post_created_at")
         batch_op.drop_column("author_id")
