@@ -6,14 +6,16 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_quick_ingest_benchmark_runs_and_writes_results(tmp_path: Path) -> None:
+def quick_run(case: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """`python -m bench --quick --only CASE`: the process and the results it wrote."""
     out = tmp_path / "bench.json"
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--only", "ingest", "--out", str(out)],
+        [sys.executable, "-m", "bench", "--quick", "--only", case, "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -21,7 +23,11 @@ def test_quick_ingest_benchmark_runs_and_writes_results(tmp_path: Path) -> None:
     )
     # Exit 1 only means a target was missed on this (possibly busy) machine; anything else is a crash.
     assert done.returncode in (0, 1), done.stderr
-    results = json.loads(out.read_text(encoding="utf-8"))
+    return done, json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_quick_ingest_benchmark_runs_and_writes_results(tmp_path: Path) -> None:
+    done, results = quick_run("ingest", tmp_path)
     names = [case["name"] for case in results["cases"]]
     assert any(name.startswith("parse+ingest X v2, sqlite") for name in names)
     for case in results["cases"]:
@@ -32,16 +38,8 @@ def test_quick_ingest_benchmark_runs_and_writes_results(tmp_path: Path) -> None:
 
 
 def test_quick_queue_benchmark_serves_real_queue_pages(tmp_path: Path) -> None:
-    out = tmp_path / "bench.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--only", "queue", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode in (0, 1), done.stderr
-    [case] = json.loads(out.read_text(encoding="utf-8"))["cases"]
+    _, results = quick_run("queue", tmp_path)
+    [case] = results["cases"]
     assert case["name"] == "queue API p95, sqlite"
     assert case["value"] > 0
     assert case["baseline"] > 0

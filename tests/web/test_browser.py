@@ -7,8 +7,6 @@ login page); the browser is sync Playwright in a plain test, so no event loop of
 
 from __future__ import annotations
 
-import importlib.util
-import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -17,22 +15,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import skip_or_fail
 from tests.processes import LISTENER, listener, listener_env
+from tests.web.browsers import launch_chromium
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ADMIN = "admin@example.org"
 PASSWORD = "correct horse battery staple"
 HOSTILE_NAME = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
@@ -40,18 +27,7 @@ HOSTILE_NAME = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if importlib.util.find_spec("playwright") is None:
-        skip_or_fail("BROWSER", "the playwright module is not installed (pip install -e '.[dev]')")
-    if not CHROMIUM.is_file() or shutil.which(str(CHROMIUM)) is None:
-        skip_or_fail("BROWSER", f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    yield from launch_chromium()
 
 
 def serve(tmp_path: Path, config: str | None = None) -> Iterator[str]:

@@ -22,10 +22,8 @@ browser (Debian's chromium driven by sync Playwright). The only fake is X itself
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -37,8 +35,8 @@ from typing import Any
 import pytest
 
 from storage.repositories._sql import utcnow
-from tests.conftest import skip_or_fail
 from tests.processes import LISTENER, listener, listener_env, run_cli
+from tests.web.browsers import launch_chromium
 from tests.web.e2e_setup import (
     BackgroundLoop,
     FakeX,
@@ -49,7 +47,6 @@ from tests.web.e2e_setup import (
     x_tweet,
     x_user,
 )
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS
 from web.i18n import catalogue
 
 pytestmark = pytest.mark.browser
@@ -112,18 +109,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if importlib.util.find_spec("playwright") is None:
-        skip_or_fail("BROWSER", "the playwright module is not installed (pip install -e '.[dev]')")
-    if not CHROMIUM.is_file() or shutil.which(str(CHROMIUM)) is None:
-        skip_or_fail("BROWSER", f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    yield from launch_chromium()
 
 
 @pytest.fixture

@@ -8,10 +8,8 @@ nothing.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,8 +26,8 @@ from jobs.services import Services
 from storage.engine import make_sessionmaker
 from storage.repositories._sql import utcnow
 from storage.repositories.campaigns import sync_campaigns
-from tests.conftest import skip_or_fail
 from tests.storage.test_feed_repo import add_merchant, add_story
+from tests.web.browsers import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from web import feeds
 from web.app import create_app
 
@@ -268,7 +266,6 @@ async def test_widget_script_is_served_cacheable_and_uses_no_inner_html(services
 
 # --- the widget in a real browser -----------------------------------------------------------------------
 
-CHROMIUM = Path("/usr/bin/chromium")
 BROWSER_HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 
 
@@ -289,16 +286,9 @@ def host_page(feed_origin: str) -> web.Application:
     return app
 
 
-def require_browser() -> None:
-    if importlib.util.find_spec("playwright") is None:
-        skip_or_fail("BROWSER", "the playwright module is not installed (pip install -e '.[dev]')")
-    if not CHROMIUM.is_file() or shutil.which(str(CHROMIUM)) is None:
-        skip_or_fail("BROWSER", f"{CHROMIUM} is missing (apt-get install chromium)")
-
-
 @pytest.mark.browser
 async def test_widget_renders_stories_on_another_site_and_runs_nothing(services: Services) -> None:
-    require_browser()
+    require_chromium()
     from playwright.async_api import async_playwright
 
     love = services.campaign_ids["lovelocal"]
@@ -317,9 +307,7 @@ async def test_widget_renders_stories_on_another_site_and_runs_nothing(services:
         site_server = aiotest.TestServer(host_page(feed_origin), host="127.0.0.1")
         await site_server.start_server()
         async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu"]
-            )
+            browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
             try:
                 page = await browser.new_page()
                 messages: list[str] = []
