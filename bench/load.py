@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 import traceback
+from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -185,13 +186,16 @@ async def _used(session: AsyncSession) -> tuple[IdBase, Taken]:
     return base, taken
 
 
-class _Sink:
-    async def write(self, tables: Tables) -> None:
-        raise NotImplementedError
+class _Sink(ABC):
+    """Where generated batches go: SQLite through sqlite3, PostgreSQL through COPY."""
 
-    async def update_discovered(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    async def write(self, tables: Tables) -> None: ...
 
+    @abstractmethod
+    async def update_discovered(self, rows: Sequence[tuple[Any, ...]]) -> None: ...
+
+    @abstractmethod
     async def finish(self) -> None:
         """After the last batch (sequences, statistics, checkpoints)."""
 
