@@ -176,12 +176,12 @@ async def grant_from_replies(session: AsyncSession, now: datetime) -> int:
         if not has_hashtag(text, hashtags or [], request.consent_hashtag):
             continue
         done.add(request.id)
-        request.status, request.evidence_post_id, request.granted_at = "granted", reply_id, now
-        story.public_name = (name or "").strip() or handle
-        await apply_move(
+        request.evidence_post_id = reply_id
+        await _grant(
             session,
             story,
-            StoryState.RIGHTS_GRANTED,
+            request,
+            public_name=(name or "").strip() or handle,
             actor_user_id=None,
             reason=f"the author replied with #{request.consent_hashtag}: {url or f'post {reply_pid}'}",
             now=now,
@@ -234,14 +234,30 @@ async def grant_manually(
         .order_by(RightsRequest.id.desc())
         .limit(1)
     )
-    if request is not None:
-        request.status, request.granted_at = "granted", now
-    story.public_name = public_name
-    await apply_move(
+    await _grant(
         session,
         story,
-        StoryState.RIGHTS_GRANTED,
+        request,
+        public_name=public_name,
         actor_user_id=actor_user_id,
         reason=f"consent recorded by hand: {evidence[:1000]}",
         now=now,
     )
+
+
+async def _grant(
+    session: AsyncSession,
+    story: Story,
+    request: RightsRequest | None,
+    *,
+    public_name: str,
+    actor_user_id: int | None,
+    reason: str,
+    now: datetime,
+) -> None:
+    """Rights granted, whichever way the consent came: the request closed, the public name set, the move
+    recorded."""
+    if request is not None:
+        request.status, request.granted_at = "granted", now
+    story.public_name = public_name
+    await apply_move(session, story, StoryState.RIGHTS_GRANTED, actor_user_id=actor_user_id, reason=reason, now=now)
