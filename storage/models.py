@@ -436,3 +436,15 @@ class Quarantine(Base):
     error: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- merchant portal: invites, corrections, opt-outs, takedown requests (revision 0003) -------------------
+
+
+# --- notifications: digests, alerts, unsubscribes (revision 0004) ------------------------------------------
+
+
+# --- weekly reports (revision 0005) -------------------------------------------------------------------------
+
+
+# --- operations: leases, privacy, retention (revision 0006) -----------------------------------------------

@@ -1,8 +1,10 @@
-"""The interface in French and English: one JSON catalogue per language (web/locales/<lang>.json) and the
-choice of language for a request.
+"""The interface in French and English: JSON catalogues per language and the choice of language for a
+request.
 
-Keys are short dotted names (`login.title`); each catalogue is sorted and holds the same keys
-(tests/web/test_auth.py checks both), so features can add strings without merge pain. A key missing from
+A language's strings are `web/locales/<lang>.json` (the shared interface) merged with one file per feature
+area, `web/locales/<area>/<lang>.json` (portal, reports, ...), so features add strings without merge pain.
+Keys are short dotted names (`login.title`); every file is sorted, each area holds the same keys in every
+language, and no key is defined twice (tests/web/test_auth.py checks all three). A key missing from
 French falls back to English, and one missing everywhere shows the key itself: visible, never a crash.
 """
 
@@ -29,12 +31,24 @@ class Translator(Protocol):
     def __call__(self, key: str, /, **params: object) -> str: ...
 
 
+def catalogue_files(locale: str) -> list[Path]:
+    """The files whose strings make up `locale`: the shared one first, then each area's, by name."""
+    return [_LOCALE_DIR / f"{locale}.json", *sorted(_LOCALE_DIR.glob(f"*/{locale}.json"))]
+
+
 @cache
 def catalogue(locale: str) -> Mapping[str, str]:
-    data = json.loads((_LOCALE_DIR / f"{locale}.json").read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-        raise ValueError(f"web/locales/{locale}.json must be one object of strings")
-    return data
+    merged: dict[str, str] = {}
+    for path in catalogue_files(locale):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        name = path.relative_to(_LOCALE_DIR.parent)
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise ValueError(f"web/{name} must be one object of strings")
+        twice = merged.keys() & data.keys()
+        if twice:
+            raise ValueError(f"web/{name} defines keys already defined elsewhere: {sorted(twice)}")
+        merged.update(data)
+    return merged
 
 
 def supported(locale: str | None) -> str | None:

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from http.cookies import SimpleCookie
-from pathlib import Path
 
 import aiohttp.test_utils as aiotest
 import pytest
@@ -32,13 +31,12 @@ from storage.repositories.merchants import import_merchants
 from storage.repositories.users import Role, add_user
 from web.app import create_app
 from web.auth import SESSION_COOKIE, current_user, require, safe_next
-from web.i18n import choose_locale, from_accept_language, translator
+from web.i18n import catalogue, catalogue_files, choose_locale, from_accept_language, translator
 from web.keys import SESSION_CACHE
 
 PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "a brand new passphrase 42"
 HASH = hash_password(PASSWORD)  # one Argon2id hash for the module: hashing is deliberately slow
-LOCALES = Path(__file__).resolve().parents[2] / "web" / "locales"
 Client = aiotest.TestClient[web.Request, web.Application]
 
 
@@ -678,13 +676,15 @@ def test_locale_order_user_then_cookie_then_browser_then_english() -> None:
 
 
 def test_catalogues_hold_the_same_keys_sorted_and_translate() -> None:
-    catalogues = {}
-    for name in ("en", "fr"):
-        raw = (LOCALES / f"{name}.json").read_text(encoding="utf-8")
-        data = json.loads(raw)
-        assert list(data) == sorted(data), f"{name}.json is not sorted"
-        catalogues[name] = data
-    assert catalogues["en"].keys() == catalogues["fr"].keys()
+    for en_file, fr_file in zip(catalogue_files("en"), catalogue_files("fr"), strict=True):
+        assert en_file.parent == fr_file.parent, "every area has both languages"
+        keys = {}
+        for path in (en_file, fr_file):
+            data = json.loads(path.read_text(encoding="utf-8"))
+            assert list(data) == sorted(data), f"{path} is not sorted"
+            keys[path.name] = data.keys()
+        assert keys["en.json"] == keys["fr.json"], en_file.parent
+    assert catalogue("en").keys() == catalogue("fr").keys()
     t = translator("fr")
     assert t("login.rate_limited", minutes=3) == "Trop de tentatives de connexion échouées : réessayez dans 3 min."
     assert translator("en")("no.such.key") == "no.such.key"
