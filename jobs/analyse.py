@@ -1,6 +1,7 @@
 """The analyse job: lease un-analysed posts in batches, run the nlp pipeline off the event loop, store
-analyses, mentions and discovered names. A crash loses nothing: leased rows come back when the lease
-expires, and a batch is stored in one transaction.
+analyses, mentions and discovered names. A crash loses nothing: leased rows come back when the process is
+found dead (jobs.worker reaps it) or the lease expires, and a batch is stored in one transaction, by the
+lease holder only.
 
 The pipeline (spaCy's French model, the language detector, the sentiment model) is loaded once per process
 and kept on `Services`; the merchant index is rebuilt only when the registry changed.
@@ -18,6 +19,7 @@ from jobs.services import Services
 from nlp.pipeline import Pipeline, PostAnalysis, PostInput, build_pipeline, registry_version
 from nlp.results import MerchantEntry
 from storage.repositories import analyses as repo
+from storage.repositories import workers
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +75,11 @@ async def analyse(
             marked = await repo.mark_for_reanalysis(session)
         log.info("marked %d post(s) for re-analysis", marked)
     pipeline: Pipeline | None = services.extras.get("pipeline")
-    done = 0
+    done = saved_total = 0
     while limit is None or done < limit:
         size = BATCH if limit is None else min(BATCH, limit - done)
         async with services.sessions.begin() as session:
-            batch = await repo.claim_unanalysed(session, size)
+            batch = await repo.claim_unanalysed(session, size, owner=services.worker_id)
         if not batch:
             break
         if done == 0:
@@ -99,11 +101,19 @@ async def analyse(
             async with services.sessions.begin() as session:
                 await repo.release(session, [p.id for p in batch])
             raise
+        records = [record(p.id, a) for p, a in zip(batch, results, strict=True)]
         async with services.sessions.begin() as session:
-            await repo.save_analyses(session, [record(p.id, a) for p, a in zip(batch, results, strict=True)])
+            saved = await repo.save_analyses(session, records, owner=services.worker_id)
+            if services.worker_id is not None:
+                await workers.count_done(session, services.worker_id, saved)
+        if saved < len(batch):
+            log.warning(
+                "analyse: %d post(s) of the batch were no longer leased to us; left to their holder", len(batch) - saved
+            )
         done += len(batch)
+        saved_total += saved
         progress(len(batch))
-    return {"analysed": done, "pipeline_version": pipeline.version if pipeline is not None else None}
+    return {"analysed": saved_total, "pipeline_version": pipeline.version if pipeline is not None else None}
 
 
 async def run(services: Services) -> dict[str, Any]:

@@ -34,7 +34,7 @@ class JobOutcome:
 async def run_job(services: Services, name: str, func: JobFunc, dedup_key: str | None = None) -> JobOutcome:
     started = time.perf_counter()
     async with services.sessions.begin() as session:
-        run = await job_runs.start_run(session, name, dedup_key)
+        run = await job_runs.start_run(session, name, dedup_key, services.worker_id)
     if run is None:
         log.info("job %s: skipped, %s already ran", name, dedup_key)
         return JobOutcome(name, "skipped", {}, None, 0.0)

@@ -17,11 +17,13 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from jobs import analyse, housekeeping, refresh, stories
+from jobs import analyse, housekeeping, notify, refresh, stories
 from jobs.collect import collect
+from jobs.roles import role_of
 from jobs.runner import JobFunc, run_job
 from jobs.services import Services
 from listener.readiness import source_readiness
+from storage.repositories import work_items
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +36,14 @@ def _collect_one(name: str) -> JobFunc:
 
 
 class Clock:
-    def __init__(self, services: Services) -> None:
+    """The schedule of every job. In one process (`listener run`) a tick runs its job here; with `enqueue`
+    (the scheduler role of `listener worker`), a tick of a job that a worker role serves (jobs.roles) queues a
+    work item keyed by job and minute instead, and analysis is left to the analyse workers' own polling."""
+
+    def __init__(self, services: Services, *, enqueue: bool = False) -> None:
         self._services = services
+        self._enqueue = enqueue
+        self.jobs: dict[str, JobFunc] = {}  # name -> function: what a worker runs for a claimed item
         self._inflight: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._scheduler = AsyncIOScheduler(timezone=UTC)
@@ -47,13 +55,19 @@ class Clock:
                 minutes = getattr(services.settings.sources, name).interval_minutes
                 self._add(f"collect:{name}", _collect_one(name), IntervalTrigger(minutes=minutes))
             self._add("refresh", refresh.run, IntervalTrigger(minutes=settings.refresh_minutes))
-        if settings.analyse:
+        if settings.analyse and not enqueue:
             self._add("analyse", analyse.run, IntervalTrigger(minutes=settings.analyse_minutes))
         if settings.stories:
             minutes = services.settings.stories.scoring_minutes
             self._add("stories", stories.run, IntervalTrigger(minutes=minutes))
+        notifications = services.settings.notifications
+        if notifications.enabled and services.settings.smtp.configured:
+            # Digests are due at a local hour per merchant: checking often sends each one once, soon after.
+            self._add("digests", notify.digests_job, IntervalTrigger(minutes=notifications.digest_check_minutes))
+            self._add("alerts", notify.alerts_job, IntervalTrigger(minutes=notifications.spike_minutes))
 
     def _add(self, name: str, func: JobFunc, trigger: IntervalTrigger) -> None:
+        self.jobs[name] = func
         self._scheduler.add_job(
             self._tick(name, func),
             trigger,
@@ -73,11 +87,24 @@ class Clock:
             assert task is not None
             self._inflight.add(task)
             try:
-                await run_job(self._services, name, func)
+                if self._enqueue and role_of(name) is not None:
+                    await self._queue(name)
+                else:
+                    await run_job(self._services, name, func)
             finally:
                 self._inflight.discard(task)
 
         return tick
+
+    async def _queue(self, name: str) -> None:
+        # Keyed by the minute: a double fire (or a standby taking over mid-minute) queues nothing twice; a
+        # tick whose previous item is still waiting or running is coalesced, like max_instances=1 does here.
+        minute = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M")
+        async with self._services.sessions.begin() as session:
+            if await work_items.pending_of(session, name):
+                log.info("scheduler: %s still queued or running; this tick is coalesced", name)
+                return
+            await work_items.enqueue(session, name, f"{name}@{minute}")
 
     @property
     def job_names(self) -> list[str]:

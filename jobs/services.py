@@ -24,6 +24,9 @@ class Services:
     campaign_ids: dict[str, int] = field(default_factory=dict)
     # Process-wide objects built on first use (the nlp pipeline): loaded once, shared by the jobs.
     extras: dict[str, Any] = field(default_factory=dict)
+    # This process's row in `workers` once registered (jobs.worker): leases carry it, so they come back the
+    # moment the process is known dead.
+    worker_id: str | None = None
 
     def pseudonym_key(self) -> bytes:
         """The HMAC key of `storage.pseudonyms`: derived from LISTENER_SECRET_KEY when it is set (every

@@ -1,8 +1,9 @@
-"""Run the service in one asyncio process: the web app and (for `listener run`) the scheduler.
+"""Run a service process on one asyncio loop: the web app, and the worker roles (jobs.worker): for `listener
+run` the scheduler running every job in place, for `listener worker` the roles asked for.
 
-SIGTERM and SIGINT stop it cleanly: the X stream (`[sources.x] stream`) stops first, the scheduler takes no new
-work, jobs in flight get a bounded time to finish and commit, then the web server closes its connections and the
-database pool is released.
+SIGTERM and SIGINT stop it cleanly: the X stream (`[sources.x] stream`) stops first, the worker takes no new
+work, work in flight gets a bounded time to finish and commit, then the web server closes its connections and
+the database pool is released.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from aiohttp import web
 
-from jobs.scheduler import Clock
 from jobs.services import Services
 from jobs.stream import XStreamTask, start_stream
+from jobs.worker import WorkerRuntime
 from web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -33,37 +34,80 @@ async def serve(
     on_ready: Callable[[str], None] = lambda url: None,
     stop: asyncio.Event | None = None,
 ) -> None:
+    """`listener run` (with the scheduler, running every job in this process) or `listener serve`."""
+    scheduling = with_scheduler and services.settings.scheduler.enabled
+
+    def ready(url: str | None) -> None:
+        assert url is not None  # this process listens
+        on_ready(url)
+
+    await run_process(
+        services,
+        (host, port),
+        roles=("web", "scheduler") if scheduling else ("web",),
+        run_in_place=True,
+        with_stream=scheduling,
+        on_ready=ready,
+        stop=stop,
+    )
+
+
+async def run_process(
+    services: Services,
+    listen: tuple[str, int] | None,
+    *,
+    roles: Sequence[str],
+    run_in_place: bool = False,
+    with_stream: bool = False,
+    on_ready: Callable[[str | None], None] = lambda url: None,
+    stop: asyncio.Event | None = None,
+) -> bool:
+    """Run a service process until SIGTERM/SIGINT (or `stop`): the web app when `listen` is given, and the
+    worker `roles`. Returns False when the worker had to halt (reaped while alive, a loop failed)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    runner = web.AppRunner(create_app(services), access_log=None, shutdown_timeout=5.0)
-    await runner.setup()
-    scheduler = None
+    runner = web.AppRunner(create_app(services), access_log=None, shutdown_timeout=5.0) if listen else None
+    runtime = WorkerRuntime(services, roles, run_in_place=run_in_place)
     streamer: XStreamTask | None = None
+    started = False
     try:
-        site = web.TCPSite(runner, host, port)
-        # An IPv6 literal goes in brackets in a URL (http://[::1]:8080), or the port reads as part of it.
-        shown = f"[{host}]" if ":" in host else host
-        try:
-            await site.start()
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
-            raise OSError(f"cannot listen on {shown}:{port}: {reason} (choose another with --port)") from None
-        bound = runner.addresses[0]
-        url = f"http://{shown}:{bound[1]}"
-        if with_scheduler and services.settings.scheduler.enabled:
-            scheduler = Clock(services)
-            scheduler.start()
+        url = None
+        if runner is not None and listen is not None:
+            url = await _listen(runner, *listen)
+        await runtime.start()
+        started = True
+        if with_stream:
             streamer = start_stream(services)  # [sources.x] stream = true and X ready
         on_ready(url)
-        await stop.wait()
-        log.info("stopping: no new work is taken; waiting for jobs in flight")
+        halted = asyncio.create_task(runtime.halted.wait())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({halted, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        halted.cancel()
+        stopping.cancel()
+        log.info("stopping: no new work is taken; waiting for work in flight")
     finally:
         if streamer is not None:  # first: its line in flight commits, then it takes no more
             await streamer.stop(SHUTDOWN_GRACE_SECONDS)
-        if scheduler is not None:
-            await scheduler.stop(SHUTDOWN_GRACE_SECONDS)
-        await runner.cleanup()
+        if started:
+            await runtime.stop(SHUTDOWN_GRACE_SECONDS, "halted" if runtime.halted.is_set() else "stopped")
+        if runner is not None:
+            await runner.cleanup()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+    return not runtime.halted.is_set()
+
+
+async def _listen(runner: web.AppRunner, host: str, port: int) -> str:
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    # An IPv6 literal goes in brackets in a URL (http://[::1]:8080), or the port reads as part of it.
+    shown = f"[{host}]" if ":" in host else host
+    try:
+        await site.start()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise OSError(f"cannot listen on {shown}:{port}: {reason} (choose another with --port)") from None
+    bound = runner.addresses[0]
+    return f"http://{shown}:{bound[1]}"

@@ -148,6 +148,9 @@ class Post(Base):
     # Analysis bookkeeping: a worker leases a batch; a crashed worker's lease expires and the rows return.
     analysed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The worker (workers.id) holding the lease: only it may save the analysis, and its leases come back
+    # as soon as it is known dead (not only when they expire).
+    lease_owner: Mapped[str | None] = mapped_column(String(32))
 
     author: Mapped[Author] = relationship(lazy="raise")
 
@@ -421,6 +424,7 @@ class JobRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONCol)
     error: Mapped[str | None] = mapped_column(Text)
+    worker_id: Mapped[str | None] = mapped_column(String(32))  # a dead worker's "running" runs are closed
 
 
 class Quarantine(Base):
@@ -448,3 +452,53 @@ class Quarantine(Base):
 
 
 # --- operations: leases, privacy, retention (revision 0006) -----------------------------------------------
+
+
+# --- workers: processes, their leases and the scheduled units of work (revision 0007) ---------------------
+
+
+class Worker(Base):
+    """A running process of the service (`listener run`, `listener worker`): what it does, where, and when it
+    last said it was alive. A worker whose heartbeat is stale, or whose process is gone from this host, is
+    dead: its leases (posts, work items) are handed back at once and its running job runs are closed."""
+
+    __tablename__ = "workers"
+    __table_args__ = (Index(None, "stopped_at", "heartbeat_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    # The process's start time on its host (Linux clock ticks since boot): a reused pid is not this worker.
+    process_start: Mapped[int | None] = mapped_column(BigInteger)
+    roles: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stop_reason: Mapped[str | None] = mapped_column(String(100))
+    # Units of work this worker committed (posts analysed, work items done), counted in the same
+    # transaction as the work: the sum over workers is what was done, exactly once.
+    done: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class WorkItem(Base):
+    """A scheduled unit of work (a collect tick, a scoring run, a weekly report) waiting for a worker.
+
+    The dedup key (job name and the minute it was scheduled for, or the report's campaign and week) makes a
+    double fire harmless; a worker claims an item with `FOR UPDATE SKIP LOCKED` and a lease, so a crashed
+    worker's item is picked up again.
+    """
+
+    __tablename__ = "work_items"
+    __table_args__ = (Index(None, "status", "kind", "not_before"), Index(None, "lease_owner"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(100))
+    dedup_key: Mapped[str] = mapped_column(String(300), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued, running, done, failed
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(32))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)

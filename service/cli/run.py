@@ -1,12 +1,14 @@
-"""`listener run` (web app + scheduler, one process) and `listener serve` (web app alone)."""
+"""`listener run` (web app + scheduler, one process), `listener serve` (web app alone) and `listener worker`
+(chosen roles, to split the service over processes and machines on PostgreSQL)."""
 
 from __future__ import annotations
 
 import click
 
+from jobs.roles import ROLES
 from listener.readiness import source_readiness
 from service.cli.main import cli_context, run_async
-from service.serve import serve
+from service.serve import run_process, serve
 from service.settings import Settings
 from service.wiring import open_services
 
@@ -58,4 +60,46 @@ def serve_cmd(ctx: click.Context, host: str | None, port: int | None) -> None:
     run_async(_serve(settings, host or settings.web.host, settings.web.port if port is None else port, False))
 
 
-COMMANDS = [run_cmd, serve_cmd]
+async def _work(settings: Settings, roles: tuple[str, ...], host: str, port: int) -> bool:
+    async with open_services(settings) as services:
+
+        def ready(url: str | None) -> None:
+            where = f", web app on {url}" if url else ""
+            click.echo(f"campaign-listener worker ({', '.join(roles)}){where} (Ctrl-C to stop)", err=True)
+
+        listen = (host, port) if "web" in roles else None
+        ok = await run_process(services, listen, roles=roles, with_stream="collect" in roles, on_ready=ready)
+    click.echo("stopped cleanly" if ok else "worker halted (see the log); restart it", err=True)
+    return ok
+
+
+@click.command("worker")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice(ROLES),
+    help="What this process does; repeat for several. scheduler: the clock (one active per database, the "
+    "others stand by); collect, stories, report: run the scheduled work of that kind; analyse: analyse new "
+    "posts continuously; web: the web app.",
+)
+@_host
+@_port
+@click.pass_context
+def worker_cmd(ctx: click.Context, roles: tuple[str, ...], host: str | None, port: int | None) -> None:
+    """Run some roles of the service, to spread it over processes and machines (PostgreSQL).
+
+    Work is claimed with row leases: a worker that dies (even kill -9) has its work picked up by the others.
+    SIGTERM/Ctrl-C: no new work is taken, the batch in flight commits, exit 0.
+    """
+    settings = cli_context(ctx).settings
+    if settings.is_sqlite:
+        click.echo("note: workers are meant for PostgreSQL; on SQLite 'listener run' does it all", err=True)
+    _summary(settings)
+    ok = run_async(_work(settings, roles, host or settings.web.host, settings.web.port if port is None else port))
+    if not ok:
+        ctx.exit(1)
+
+
+COMMANDS = [run_cmd, serve_cmd, worker_cmd]

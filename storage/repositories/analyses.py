@@ -47,9 +47,13 @@ class AnalysisRecord:
 
 
 async def claim_unanalysed(
-    session: AsyncSession, limit: int, lease: timedelta = timedelta(minutes=10), now: datetime | None = None
+    session: AsyncSession,
+    limit: int,
+    lease: timedelta = timedelta(minutes=10),
+    now: datetime | None = None,
+    owner: str | None = None,
 ) -> list[PostToAnalyse]:
-    """Lease up to `limit` posts that have no analysis (oldest first) and return them."""
+    """Lease up to `limit` posts that have no analysis (oldest first) to `owner` and return them."""
     now = now or utcnow()
     free = or_(Post.lease_until.is_(None), Post.lease_until < now)
     query = select(Post.id).where(Post.analysed_at.is_(None), free).order_by(Post.id).limit(limit)
@@ -58,7 +62,7 @@ async def claim_unanalysed(
     ids = list((await session.execute(query)).scalars())
     if not ids:
         return []
-    await session.execute(update(Post).where(Post.id.in_(ids)).values(lease_until=now + lease))
+    await session.execute(update(Post).where(Post.id.in_(ids)).values(lease_until=now + lease, lease_owner=owner))
     rows = await session.execute(
         select(Post.id, Post.text, Post.platform, Post.language_hint, Post.media)
         .where(Post.id.in_(ids))
@@ -70,7 +74,7 @@ async def claim_unanalysed(
 async def release(session: AsyncSession, post_ids: Sequence[int]) -> None:
     """Give leased posts back (a batch that could not be analysed)."""
     if post_ids:
-        await session.execute(update(Post).where(Post.id.in_(post_ids)).values(lease_until=None))
+        await session.execute(update(Post).where(Post.id.in_(post_ids)).values(lease_until=None, lease_owner=None))
 
 
 async def _discovered_ids(
@@ -97,11 +101,26 @@ async def _discovered_ids(
     return {str(k): (int(v), m) for k, v, m in rows.all()}
 
 
-async def save_analyses(session: AsyncSession, records: Sequence[AnalysisRecord], now: datetime | None = None) -> None:
-    """Store (or replace) the analyses, mentions and discovered names of these posts; clear their leases."""
+async def save_analyses(
+    session: AsyncSession, records: Sequence[AnalysisRecord], now: datetime | None = None, owner: str | None = None
+) -> int:
+    """Store (or replace) the analyses, mentions and discovered names of these posts; clear their leases.
+
+    With an `owner`, only the posts still leased to it are saved (and their rows locked until commit): a
+    worker that lost its lease (it stalled past it, or was reaped) drops its results, so each post is
+    analysed exactly once by whoever holds it. Returns the number of posts saved.
+    """
     if not records:
-        return
+        return 0
     now = now or utcnow()
+    if owner is not None:
+        held = select(Post.id).where(Post.id.in_([r.post_id for r in records]), Post.lease_owner == owner)
+        if session.get_bind().dialect.name == "postgresql":
+            held = held.with_for_update()
+        kept = set((await session.execute(held)).scalars())
+        records = [r for r in records if r.post_id in kept]
+        if not records:
+            return 0
     post_ids = [r.post_id for r in records]
     # Re-analysis replaces mentions: the discovered names they counted are counted down first.
     previous = await session.execute(
@@ -175,8 +194,11 @@ async def save_analyses(session: AsyncSession, records: Sequence[AnalysisRecord]
             .where(DiscoveredBusiness.id == discovered_id)
             .values(mention_count=DiscoveredBusiness.mention_count + n)
         )
-    await session.execute(update(Post).where(Post.id.in_(post_ids)).values(analysed_at=now, lease_until=None))
+    await session.execute(
+        update(Post).where(Post.id.in_(post_ids)).values(analysed_at=now, lease_until=None, lease_owner=None)
+    )
     await session.flush()
+    return len(records)
 
 
 async def mark_for_reanalysis(session: AsyncSession, keep_version: str | None = None) -> int:
@@ -185,7 +207,7 @@ async def mark_for_reanalysis(session: AsyncSession, keep_version: str | None = 
     if keep_version is not None:
         other = select(Analysis.post_id).where(Analysis.pipeline_version != keep_version)
         query = query.where(Post.id.in_(other))
-    result: Any = await session.execute(query.values(analysed_at=None, lease_until=None))
+    result: Any = await session.execute(query.values(analysed_at=None, lease_until=None, lease_owner=None))
     return int(result.rowcount or 0)
 
 

@@ -12,9 +12,12 @@ from storage.models import JobRun
 from storage.repositories._sql import utcnow
 
 
-async def start_run(session: AsyncSession, job: str, dedup_key: str | None = None) -> JobRun | None:
-    """Record the start of a run; None when a run with the same dedup key already exists."""
-    run = JobRun(job=job, dedup_key=dedup_key, status="running", started_at=utcnow(), detail={})
+async def start_run(
+    session: AsyncSession, job: str, dedup_key: str | None = None, worker_id: str | None = None
+) -> JobRun | None:
+    """Record the start of a run (by `worker_id`, so a dead worker's run is closed when it is reaped); None
+    when a run with the same dedup key already exists."""
+    run = JobRun(job=job, dedup_key=dedup_key, status="running", started_at=utcnow(), detail={}, worker_id=worker_id)
     savepoint = await session.begin_nested()
     session.add(run)
     try:
