@@ -9,6 +9,12 @@ Matching is on normalised tokens (case, accents, Arabic harakat/tatweel/letter v
 clitics stripped on both sides (و ف ب ل ك and the article ال), so "لمخبز الأمل" finds "مخبز الأمل". A name made
 only of common words ("Le Comptoir", "Café Central") needs context, the merchant's city, one of its handles
 or the campaign hashtag, to get a high score; alone it gets a low one. Aliases a curator blocked never link.
+
+Exclusions are corrections too: (merchant, alias) pairs a curator accepted as "not this merchant" (a merchant
+flagged a mention). The analyse job hands them over as plain data (`MerchantIndex.exclude`); a link to that
+merchant whose matched text has the same key (`exclusion_key`: normalised, clitics stripped, spaces removed,
+so "#TroisEpis", "@troisepis" and "Trois Épis" agree) is dropped, whatever the method. One set lookup per
+candidate link, and nothing at all while there is no exclusion.
 """
 
 from __future__ import annotations
@@ -118,6 +124,13 @@ def _squash(text: str) -> str:
     return "".join(_key(text))
 
 
+@lru_cache(maxsize=65_536)
+def exclusion_key(alias: str) -> str:
+    """The key under which an excluded alias is compared with a link's matched text (cached: the same few
+    surfaces link again and again)."""
+    return _squash(alias)
+
+
 def _host(url: str) -> str | None:
     if "://" not in url:
         url = f"https://{url}"
@@ -148,8 +161,14 @@ class MerchantIndex:
         self._cities: dict[int, tuple[str, ...]] = {}
         self._fuzzy_names: list[str] = []
         self._fuzzy_ids: list[tuple[int, str]] = []
+        self._excluded: frozenset[tuple[int, str]] = frozenset()
         for m in self.merchants.values():
             self._add(m)
+
+    def exclude(self, pairs: Iterable[tuple[int, str]]) -> None:
+        """From now on, never link merchant `id` through text whose key is that of `alias` (pairs of id, alias);
+        replaces the previous exclusions."""
+        self._excluded = frozenset((merchant_id, key) for merchant_id, alias in pairs if (key := exclusion_key(alias)))
 
     def _add(self, m: MerchantEntry) -> None:
         self._blocked[m.id] = frozenset(_key(b) for b in m.blocked)
@@ -309,8 +328,11 @@ class MerchantIndex:
             Link(p.merchant_id, p.method, p.score, p.start, p.end, text[p.start or 0 : p.end or 0]) for p in phrases
         ]
         fuzzy = self._by_fuzzy(toks, covered, text)
+        found = exact + phrases + fuzzy
+        if self._excluded:
+            found = [link for link in found if (link.merchant_id, exclusion_key(link.surface)) not in self._excluded]
         best: dict[int, Link] = {}
-        for link in exact + phrases + fuzzy:
+        for link in found:
             current = best.get(link.merchant_id)
             if current is None or link.score > current.score:
                 best[link.merchant_id] = link

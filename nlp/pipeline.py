@@ -173,10 +173,16 @@ class Pipeline:
         self.detector = detector
         self.sentiment = sentiment
         self.registry_version = index.version
+        self._index = index
         for nlp in (french, other):
             nlp.get_pipe("listener_links").index = index  # type: ignore[attr-defined]
             nlp.get_pipe("listener_sentiment").model = sentiment  # type: ignore[attr-defined]
         self.version = version_tag
+
+    def exclude(self, pairs: Iterable[tuple[int, str]]) -> None:
+        """The (merchant id, alias) pairs curators accepted as "not this merchant": never linked again (see
+        `MerchantIndex.exclude`); the analyse job sets them before each run."""
+        self._index.exclude(pairs)
 
     def _doc(self, nlp: Language, item: PostInput, parts: TextParts, language: DetectedLanguage) -> Doc:
         doc = nlp.make_doc(parts.original[:MAX_ANALYSED_CHARS])

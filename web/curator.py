@@ -15,7 +15,7 @@ from aiohttp import web
 from storage.repositories import stories as repo
 from storage.repositories.story_queue import SORTS
 from storage.repositories.users import Role
-from web import curation, discovered_page, story_page
+from web import curation, discovered_page, merchant_admin, story_page
 from web.auth import add_nav, request_translator, require, safe_next
 from web.flash import redirect
 from web.keys import SERVICES
@@ -83,6 +83,7 @@ async def queue(request: web.Request) -> web.StreamResponse:
         merchants=await curation.merchant_choices(services),
         bulk_actions=BULK_ACTIONS,
         back=request.path_qs,
+        takedowns=await merchant_admin.takedown_block(services),  # merchants' takedown requests: seen first
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from web import openapi_portal
 from web.keys import SERVICES
 from web.params import MAX_BULK, MAX_OFFSET, PLATFORMS, SENTIMENTS, STATES
 from web.story_json import json_response
@@ -275,6 +276,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("get", "/api/campaigns", "The campaigns, with their hashtags and consent hashtag.", CURATORS,
               {200: ("The campaigns.", "Campaigns")}, tags=("campaigns",)),
 )  # fmt: skip
+OPERATIONS += openapi_portal.operations(Operation, Param)  # the merchant portal's routes
+SCHEMAS.update(openapi_portal.SCHEMAS)
 
 
 def _answer(description: str, schema: str | None) -> dict[str, Any]:
