@@ -33,6 +33,21 @@ async def _database_line(settings: Settings) -> tuple[str, bool]:
     return f"{where}: revision {state.current}, code expects {state.head}: run `listener db upgrade`", False
 
 
+def _smtp_line(settings: Settings) -> str:
+    smtp = settings.smtp
+    if not smtp.configured:
+        return (
+            "not configured: no digest or alert e-mail is sent (set [smtp] host and from_address, or "
+            "LISTENER_SMTP_HOST and LISTENER_SMTP_FROM_ADDRESS)"
+        )
+    login = "no login"
+    if smtp.username:
+        has_password = settings.secrets.get("smtp_password") is not None
+        login = f"login {smtp.username}" + ("" if has_password else " but LISTENER_SMTP_PASSWORD is not set")
+    jobs = "digests and alerts scheduled" if settings.notifications.enabled else "[notifications] enabled = false"
+    return f"{smtp.host}:{smtp.effective_port} (tls {smtp.tls}), from {smtp.from_address}, {login}; {jobs}"
+
+
 @click.command("check")
 @click.pass_context
 def check(ctx: click.Context) -> None:
@@ -58,6 +73,7 @@ def check(ctx: click.Context) -> None:
         click.echo(f"  {source.name}: {source.describe()}")
     for name, why in UNCOLLECTABLE.items():
         click.echo(f"  {name}: not collectable. {why}")
+    click.echo(f"smtp: {_smtp_line(settings)}")
     if not settings.secrets.get("secret_key"):
         click.echo("web: LISTENER_SECRET_KEY is not set; sessions will not survive a restart (set it in production)")
     if not ok:
