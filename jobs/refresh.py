@@ -4,6 +4,9 @@ scores see likes and reposts grow. Ingest records each change as an engagement s
 Budgets: at most `refresh_limit` posts per source per run, newest first; a rate limit stops that source
 for this run (its collection state is not touched: refresh and collection share the platform budget, and
 the next tick tries again).
+
+Posts the platform says were deleted (`Page.gone`) are deleted here too, in the page's transaction
+(`jobs.deleted_upstream`, unless `[retention] remove_deleted_upstream` is off).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from jobs import deleted_upstream
 from jobs.services import Services
 from listener.collector import Refresher, StoredPost
 from listener.errors import AuthFailed, RateLimited, SourceUnavailable
@@ -21,6 +25,7 @@ from listener.registry import build_collectors
 from listener.session import make_session
 from storage.models import Post
 from storage.repositories._sql import utcnow
+from storage.repositories.erase import Erased
 from storage.repositories.ingest import ingest
 from storage.repositories.quarantine import quarantine
 
@@ -51,16 +56,23 @@ async def refresh_source(services: Services, collector: Refresher) -> dict[str, 
     }
     if not due:
         return figures
+    remove_gone = services.settings.retention.remove_deleted_upstream
+    erased = Erased()
     try:
         async for page in collector.refresh(due):
             async with services.sessions.begin() as session:
                 counts = await ingest(session, page.posts)
                 bad = [(r.item, r.error) for r in page.rejected] + list(page.unreadable)
                 figures["quarantined"] += await quarantine(session, collector.name, collector.platform.value, bad)
+                if page.gone and remove_gone:  # deleted upstream: deleted here too (jobs.deleted_upstream)
+                    erased.add(await deleted_upstream.erase_gone(session, collector.platform.value, page.gone))
             figures["updated"] += counts.updated
     except (RateLimited, AuthFailed, SourceUnavailable) as exc:
         figures["status"], figures["detail"] = type(exc).__name__, str(exc)
         log.warning("refresh %s stopped: %s", collector.name, exc)
+    if erased.post_keys:
+        await deleted_upstream.finish(services, collector.platform.value, erased)
+        figures["gone"] = erased.counts["posts"]
     return figures
 
 

@@ -67,6 +67,9 @@ class Page:
     rejected: list[Rejected] = field(default_factory=list)
     # Raw bodies that could not be read at all (not JSON, not the expected shape), for the quarantine.
     unreadable: list[tuple[str, str]] = field(default_factory=list)
+    # Refresh only: platform ids the platform definitely says no longer exist (deleted upstream); never a
+    # post that is merely unavailable (an outage, a refused token, a rate limit, a suspended account).
+    gone: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

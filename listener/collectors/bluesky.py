@@ -7,6 +7,7 @@ when the access token expires, and created again if the refresh is refused. A ru
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -160,4 +161,33 @@ class BlueskyCollector:
             except BadPayload as exc:
                 yield Page(posts=[], checkpoint={}, unreadable=[(raw.body.decode("utf-8", "replace"), str(exc))])
                 continue
-            yield Page(posts=parsed.posts, checkpoint={}, rejected=parsed.rejected)
+            # A post returned but unreadable still exists: only the ones left out are candidates.
+            returned = {p.platform_id for p in parsed.posts}
+            returned |= {str(r.item.get("uri")) for r in parsed.rejected if isinstance(r.item, dict)}
+            gone = [uri for uri in uris if uri not in returned and await self._record_deleted(uri)]
+            yield Page(posts=parsed.posts, checkpoint={}, rejected=parsed.rejected, gone=gone)
+
+    async def _record_deleted(self, uri: str) -> bool:
+        """getPosts leaves out deleted posts, but also those of taken-down, deactivated or blocking accounts:
+        the record itself decides. Only `RecordNotFound` from com.atproto.repo.getRecord (a public call) means
+        deleted; a deactivated or taken-down repository (`RepoDeactivated`, `RepoTakendown`...) is kept."""
+        match = _AT_URI.match(uri)
+        if match is None:
+            return False
+        repo, collection, rkey = match.groups()
+        raw = await self._http.request(
+            "GET",
+            f"{self._base}/xrpc/com.atproto.repo.getRecord",
+            params={"repo": repo, "collection": collection, "rkey": rkey},
+            accept=(400, 404),
+        )
+        if raw.status == 200:
+            return False
+        try:
+            error = decode_json(raw.body, "bluesky getRecord")
+        except BadPayload:
+            return False
+        return isinstance(error, dict) and error.get("error") == "RecordNotFound"
+
+
+_AT_URI = re.compile(r"^at://([^/]+)/([^/]+)/([^/]+)$")

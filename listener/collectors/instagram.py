@@ -8,6 +8,7 @@ says so too), rather than letting the API lock the account out. Facebook hashtag
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, NoReturn
@@ -155,11 +156,28 @@ class InstagramCollector:
     refresh_batch = 50
 
     async def refresh(self, posts: list[StoredPost]) -> AsyncIterator[Page]:
-        """Current like and comment counts of stored media (GET /?ids=..., 50 ids per call)."""
+        """Current like and comment counts of stored media (GET /?ids=..., 50 ids per call). One deleted media
+        fails the whole call with error 100 naming the ids that "do not exist": those are `gone`, and the
+        call is made again without them."""
         for start in range(0, len(posts), self.refresh_batch):
             chunk = posts[start : start + self.refresh_batch]
-            params = {**self._auth(), "ids": ",".join(p.platform_id for p in chunk), "fields": MEDIA_FIELDS}
-            response = await self._get(f"{self._base}/", params)
+            gone: list[str] = []
+            while True:
+                params = {**self._auth(), "ids": ",".join(p.platform_id for p in chunk), "fields": MEDIA_FIELDS}
+                url = f"{self._base}/"
+                response = await self._http.request("GET", url, params=params, accept=(400,))
+                missing = _missing_ids(response, {p.platform_id for p in chunk}) if response.status == 400 else []
+                if not missing:
+                    break
+                gone.extend(missing)
+                chunk = [p for p in chunk if p.platform_id not in missing]
+                if not chunk:
+                    break
+            if not chunk:
+                yield Page(posts=[], checkpoint={}, gone=gone)
+                continue
+            if response.status == 400:
+                self._refused(url, response)
             try:
                 data = decode_json(response.body, "instagram media lookup")
                 if not isinstance(data, dict):
@@ -171,6 +189,27 @@ class InstagramCollector:
                 parsed = parse_media_page({"data": items}, datetime.now(UTC))
             except BadPayload as exc:
                 body = self._redact(response.body.decode("utf-8", "replace"))
-                yield Page(posts=[], checkpoint={}, unreadable=[(body, str(exc))])
+                yield Page(posts=[], checkpoint={}, unreadable=[(body, str(exc))], gone=gone)
                 continue
-            yield Page(posts=parsed.posts, checkpoint={}, rejected=parsed.rejected)
+            yield Page(posts=parsed.posts, checkpoint={}, rejected=parsed.rejected, gone=gone)
+
+
+_MISSING = re.compile(r"do not exist:\s*([\w,\s]+)")
+
+
+def _missing_ids(raw: RawResponse, asked: set[str]) -> list[str]:
+    """The asked ids a Graph API error 100 says "do not exist" (a media deleted by its owner). Not the
+    single-object error (subcode 33: "does not exist, cannot be loaded due to missing permissions..."),
+    which cannot tell a deleted media from one we may no longer read: that is never taken as deleted."""
+    try:
+        body = decode_json(raw.body, "instagram error")
+    except BadPayload:
+        return []
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict) or error.get("code") != 100 or error.get("error_subcode") is not None:
+        return []
+    match = _MISSING.search(str(error.get("message") or ""))
+    if match is None:
+        return []
+    named = {part.strip() for part in match.group(1).split(",")}
+    return sorted(named & asked)

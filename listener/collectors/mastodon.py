@@ -133,10 +133,12 @@ class MastodonCollector:
     REFRESH_LIMIT_PER_INSTANCE = 200  # one call per status: keep well inside 300 calls / 5 minutes
 
     async def refresh(self, posts: list[StoredPost]) -> AsyncIterator[Page]:
-        """Re-read statuses on the instance that served them (their local id is only valid there)."""
+        """Re-read statuses on the instance that served them (their local id is only valid there); statuses
+        the instance says are gone (410, or a 404 with Mastodon's JSON error body) come back as `gone`."""
         headers = {"Authorization": f"Bearer {self._token.reveal()}"} if self._token else {}
         per_instance: dict[str, int] = {}
         fresh: list[Post] = []
+        gone: list[str] = []
         for stored in posts:
             raw = stored.raw or {}
             instance, local_id = raw.get("_instance"), raw.get("id")
@@ -150,15 +152,32 @@ class MastodonCollector:
                 accept=(404, 410),
             )
             if response.status in (404, 410):
-                continue  # deleted upstream: the privacy/deletion check handles it
+                if deleted_status(response.status, response.body):
+                    gone.append(stored.platform_id)
+                continue
             try:
                 page = parse_statuses([decode_json(response.body, "mastodon status")], instance=instance)
             except BadPayload as exc:
                 yield Page(posts=[], checkpoint={}, unreadable=[(response.body.decode("utf-8", "replace"), str(exc))])
                 continue
             fresh.extend(p for p in page.posts if p.platform_id == stored.platform_id)
-            if len(fresh) >= self.refresh_batch:
-                yield Page(posts=fresh, checkpoint={})
-                fresh = []
-        if fresh:
-            yield Page(posts=fresh, checkpoint={})
+            if len(fresh) + len(gone) >= self.refresh_batch:
+                yield Page(posts=fresh, checkpoint={}, gone=gone)
+                fresh, gone = [], []
+        if fresh or gone:
+            yield Page(posts=fresh, checkpoint={}, gone=gone)
+
+
+def deleted_status(status: int, body: bytes) -> bool:
+    """A definite "this status no longer exists": 410 Gone, or Mastodon's own 404 (a JSON `error`, e.g.
+    {"error": "Record not found"}). A 404 page from a proxy or a wrong base URL (HTML, no JSON error)
+    proves nothing, and neither do 401/403 (a private or limited account) nor 5xx: those posts are kept."""
+    if status == 410:
+        return True
+    if status != 404:
+        return False
+    try:
+        data = decode_json(body, "mastodon status")
+    except BadPayload:
+        return False
+    return isinstance(data, dict) and isinstance(data.get("error"), str)

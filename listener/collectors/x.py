@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -218,7 +218,7 @@ class XCollector:
     refresh_batch = 100  # GET /2/tweets takes up to 100 ids
 
     async def refresh(self, posts: list[StoredPost]) -> AsyncIterator[Page]:
-        """Current metrics of stored tweets, 100 ids per call (tweets deleted upstream are not returned)."""
+        """Current metrics of stored tweets, 100 ids per call; tweets deleted upstream come back as `gone`."""
         client = self._client()
         for start in range(0, len(posts), self.refresh_batch):
             ids = [p.platform_id for p in posts[start : start + self.refresh_batch]]
@@ -230,11 +230,41 @@ class XCollector:
             }
             body = await self._call(client.get_tweets, params)
             try:
-                parsed = parse_page(decode_json(body, "x tweets lookup"), clean=may_need_cleaning(body))
+                data = decode_json(body, "x tweets lookup")
+                parsed = parse_page(data, clean=may_need_cleaning(body))
             except BadPayload as exc:
                 yield Page(posts=[], checkpoint={}, unreadable=[(body.decode("utf-8", "replace"), str(exc))])
                 continue
-            yield Page(posts=parsed.posts, checkpoint={}, rejected=parsed.rejected)
+            yield Page(posts=parsed.posts, checkpoint={}, rejected=parsed.rejected, gone=gone_tweets(data, ids))
+
+
+NOT_FOUND = "https://api.twitter.com/2/problems/resource-not-found"
+
+
+def gone_tweets(page: Any, asked: Collection[str]) -> list[str]:
+    """The asked ids a tweet lookup reports as not found: deleted by their author (or with their account).
+
+    Only a definite answer counts: a `resource-not-found` problem about a tweet of the `ids` parameter,
+    titled "Not Found Error". X gives the same problem type with the title "Forbidden" for a suspended
+    account, and `not-authorized-for-resource` for a protected one: those tweets still exist (the account
+    may come back) and are kept; the retention rules deal with them in time.
+    """
+    errors = page.get("errors") if isinstance(page, dict) else None
+    wanted = set(asked)
+    gone = []
+    for error in errors if isinstance(errors, list) else []:
+        if not isinstance(error, dict):
+            continue
+        tweet_id = str(error.get("resource_id") or error.get("value") or "")
+        if (
+            error.get("type") == NOT_FOUND
+            and error.get("title") == "Not Found Error"
+            and error.get("resource_type") == "tweet"
+            and error.get("parameter") == "ids"
+            and tweet_id in wanted
+        ):
+            gone.append(tweet_id)
+    return gone
 
 
 async def _body_of(response: aiohttp.ClientResponse) -> bytes:
