@@ -47,11 +47,10 @@ format: dev
 bench: dev
 	$(BIN)/python -m bench $(ARGS)
 
-## A sample registry of fictitious shops in its own data directory, then the service.
+## The bundled sample campaign (fictitious shops) in its own data directory (data/demo), the demo logins
+## printed on the console, then the service on http://127.0.0.1:8080 (`listener demo --help` for options).
 demo: install
-	LISTENER_DATA_DIR=data/demo $(BIN)/listener db upgrade
-	-LISTENER_DATA_DIR=data/demo $(BIN)/listener merchants import service/samples/merchants.csv
-	LISTENER_DATA_DIR=data/demo exec $(BIN)/listener run
+	exec $(BIN)/listener demo $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

@@ -11,10 +11,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import analysis, ingest, queue
+from bench import analysis, ingest, queue, report, run_memory
 from bench.results import CaseResult, print_table, write_json
 
-CASES = {"analysis": analysis.run, "ingest": ingest.run, "queue": queue.run}
+CASES = {
+    "analysis": analysis.run,
+    "ingest": ingest.run,
+    "queue": queue.run,
+    "memory": run_memory.run,
+    "report": report.run,
+}
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1/test"
 
 

@@ -4,7 +4,8 @@ found dead (jobs.worker reaps it) or the lease expires, and a batch is stored in
 lease holder only.
 
 The pipeline (spaCy's French model, the language detector, the sentiment model) is loaded once per process
-and kept on `Services`; the merchant index is rebuilt only when the registry changed.
+and kept on `Services`; the merchant index is rebuilt only when the registry changed. The links curators
+removed at a merchant's request (link_exclusions) are read at the start of each run and honoured by linking.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from nlp.pipeline import Pipeline, PostAnalysis, PostInput, build_pipeline, regi
 from nlp.results import MerchantEntry
 from storage.repositories import analyses as repo
 from storage.repositories import workers
+from storage.repositories.corrections import link_exclusions
 
 log = logging.getLogger(__name__)
 
@@ -69,14 +71,17 @@ async def analyse(
     limit: int | None = None,
     reanalyse: bool = False,
     progress: Callable[[int], None] = lambda n: None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> dict[str, Any]:
+    """Analyse un-analysed posts batch by batch until none is left, `limit` is reached or `should_stop()`
+    (checked between batches: a stopping worker commits the batch in flight and takes no other)."""
     if reanalyse:
         async with services.sessions.begin() as session:
             marked = await repo.mark_for_reanalysis(session)
         log.info("marked %d post(s) for re-analysis", marked)
     pipeline: Pipeline | None = services.extras.get("pipeline")
     done = saved_total = 0
-    while limit is None or done < limit:
+    while (limit is None or done < limit) and not should_stop():
         size = BATCH if limit is None else min(BATCH, limit - done)
         async with services.sessions.begin() as session:
             batch = await repo.claim_unanalysed(session, size, owner=services.worker_id)
@@ -88,7 +93,10 @@ async def analyse(
             try:
                 async with services.sessions() as session:
                     merchants = await repo.registry_entries(session)
+                    excluded = await link_exclusions(session)
                 pipeline = await pipeline_for(services, merchants)
+                # Corrections merchants asked for and curators accepted: plain data, one set for the run.
+                pipeline.exclude(excluded)
             except BaseException:
                 async with services.sessions.begin() as session:
                     await repo.release(session, [p.id for p in batch])

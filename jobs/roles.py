@@ -1,8 +1,9 @@
 """Which worker role runs which scheduled job, when the service is split into processes (`listener worker`).
 
-Jobs are named by the scheduler (`collect:x`, `refresh`, `stories`, the weekly `report:...`, `notify:...`).
+Jobs are named by the scheduler (`collect:x`, `refresh`, `stories`, the weekly `report:<campaign>`, the
+merchants' `digests` and `alerts`).
 A job whose name matches a role here is queued by the scheduler as a work item and run by a worker of that role;
-any other job (housekeeping, retention, ...) is light and runs inside the scheduler process itself. Analysis is
+any other job (housekeeping, retention) is light or batched and runs inside the scheduler process itself. Analysis is
 not scheduled at all in that mode: analyse workers poll for un-analysed posts continuously.
 """
 
@@ -14,7 +15,7 @@ ROLES = ("collect", "analyse", "stories", "report", "web", "scheduler")
 QUEUED_KINDS: dict[str, tuple[str, ...]] = {
     "collect": ("collect:", "refresh", "deleted-upstream"),
     "stories": ("stories",),
-    "report": ("report", "report:", "notify", "notify:", "digest", "digest:"),
+    "report": ("report:", "digests", "alerts"),
 }
 
 

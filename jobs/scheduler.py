@@ -13,11 +13,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from jobs import analyse, housekeeping, notify, refresh, stories
+from jobs import housekeeping, notify, refresh, retention, stories
+from jobs import report as report_job
 from jobs.collect import collect
 from jobs.roles import role_of
 from jobs.runner import JobFunc, run_job
@@ -38,7 +41,8 @@ def _collect_one(name: str) -> JobFunc:
 class Clock:
     """The schedule of every job. In one process (`listener run`) a tick runs its job here; with `enqueue`
     (the scheduler role of `listener worker`), a tick of a job that a worker role serves (jobs.roles) queues a
-    work item keyed by job and minute instead, and analysis is left to the analyse workers' own polling."""
+    work item keyed by job and minute instead. Analysis is not a tick: the analyse role polls for new posts
+    continuously (jobs.worker), in `listener run` as in a worker."""
 
     def __init__(self, services: Services, *, enqueue: bool = False) -> None:
         self._services = services
@@ -49,14 +53,15 @@ class Clock:
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         settings = services.settings.scheduler
         self._add("housekeeping", housekeeping.run, IntervalTrigger(minutes=settings.housekeeping_minutes))
+        kept = services.settings.retention
+        if kept.raw_payload_days or kept.non_interacting_days:  # daily; batched, so it never blocks for long
+            self._add("retention", retention.run, IntervalTrigger(days=1))
         ready = [s.name for s in source_readiness(services.settings) if s.ready]
         if settings.collect and ready:
             for name in ready:
                 minutes = getattr(services.settings.sources, name).interval_minutes
                 self._add(f"collect:{name}", _collect_one(name), IntervalTrigger(minutes=minutes))
             self._add("refresh", refresh.run, IntervalTrigger(minutes=settings.refresh_minutes))
-        if settings.analyse and not enqueue:
-            self._add("analyse", analyse.run, IntervalTrigger(minutes=settings.analyse_minutes))
         if settings.stories:
             minutes = services.settings.stories.scoring_minutes
             self._add("stories", stories.run, IntervalTrigger(minutes=minutes))
@@ -65,6 +70,12 @@ class Clock:
             # Digests are due at a local hour per merchant: checking often sends each one once, soon after.
             self._add("digests", notify.digests_job, IntervalTrigger(minutes=notifications.digest_check_minutes))
             self._add("alerts", notify.alerts_job, IntervalTrigger(minutes=notifications.spike_minutes))
+        if services.settings.reports.enabled:
+            # Weekly reports: Monday at [reports] hour on each campaign's own clock (DST included).
+            for slug, campaign in services.settings.campaigns.items():
+                hour = services.settings.reports.hour
+                trigger = CronTrigger(day_of_week="mon", hour=hour, minute=0, timezone=ZoneInfo(campaign.timezone))
+                self._add_weekly(f"report:{slug}", report_job.weekly_job(slug), trigger)
 
     def _add(self, name: str, func: JobFunc, trigger: IntervalTrigger) -> None:
         self.jobs[name] = func
@@ -77,6 +88,21 @@ class Clock:
             max_instances=1,
             coalesce=True,
             misfire_grace_time=300,
+        )
+
+    def _add_weekly(self, name: str, func: JobFunc, trigger: CronTrigger) -> None:
+        """A weekly job: fired by its cron trigger, and once at start so that a Monday missed while the service
+        was down is caught up (the job itself builds only a due week not stored yet: a double fire is harmless)."""
+        self.jobs[name] = func
+        self._scheduler.add_job(
+            self._tick(name, func),
+            trigger,
+            id=name,
+            name=name,
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=3600,
         )
 
     def _tick(self, name: str, func: JobFunc) -> Callable[[], Awaitable[None]]:

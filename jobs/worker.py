@@ -18,6 +18,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Sequence
 from datetime import timedelta
+from typing import Any
 
 from jobs import analyse
 from jobs.leadership import SchedulerLock
@@ -25,14 +26,15 @@ from jobs.roles import QUEUED_KINDS
 from jobs.runner import run_job
 from jobs.scheduler import Clock
 from jobs.services import Services
-from storage.repositories import work_items, workers
+from storage.repositories import analyses, work_items, workers
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 30.0
-REAP_SECONDS = 30.0
+HEARTBEAT_SECONDS = 15.0
+REAP_SECONDS = 15.0
 POLL_SECONDS = 2.0  # an idle worker looks for work this often
 LEADER_RETRY_SECONDS = 10.0
+ANALYSE_RETRY_SECONDS = 60.0
 ITEM_LEASE = timedelta(minutes=5)  # renewed every minute while the job runs
 
 
@@ -51,6 +53,7 @@ class WorkerRuntime:
         self._roles = tuple(dict.fromkeys(roles))
         self._run_in_place = run_in_place
         self._poll = poll_seconds
+        self._analyse_poll = services.settings.scheduler.analyse_poll_seconds
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._clock: Clock | None = None
@@ -156,10 +159,24 @@ class WorkerRuntime:
             announced = False
 
     async def _analyse_loop(self) -> None:
+        """Analyse new posts as they arrive. Each burst of work is one recorded `analyse` run; idle, one index
+        probe per poll and nothing loaded (the nlp models cost seconds and hundreds of MB)."""
         while not self._stopping.is_set():
-            result = await analyse.analyse(self._services, limit=analyse.BATCH)  # one batch, then look again
-            if not result["analysed"] and not await self._sleep(self._poll):
+            async with self._services.sessions() as session:
+                waiting = await analyses.has_claimable(session)
+            if waiting:
+                outcome = await run_job(self._services, "analyse", self._analyse_burst)
+                if outcome.error is None:
+                    continue
+                # A failing analysis (a model missing, the database away) is recorded; try again later
+                # rather than spin on it.
+                if not await self._sleep(ANALYSE_RETRY_SECONDS):
+                    return
+            elif not await self._sleep(self._analyse_poll):
                 return
+
+    async def _analyse_burst(self, services: Services) -> dict[str, Any]:
+        return await analyse.analyse(services, should_stop=self._stopping.is_set)
 
     async def _item_loop(self, kinds: tuple[str, ...]) -> None:
         table = Clock(self._services, enqueue=True).jobs  # the same jobs the scheduler queues, by name

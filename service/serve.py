@@ -44,12 +44,17 @@ async def serve(
     await run_process(
         services,
         (host, port),
-        roles=("web", "scheduler") if scheduling else ("web",),
+        roles=_run_roles(services) if scheduling else ("web",),
         run_in_place=True,
         with_stream=scheduling,
         on_ready=ready,
         stop=stop,
     )
+
+
+def _run_roles(services: Services) -> tuple[str, ...]:
+    analyse = ("analyse",) if services.settings.scheduler.analyse else ()
+    return ("web", "scheduler", *analyse)
 
 
 async def run_process(

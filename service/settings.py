@@ -47,6 +47,7 @@ class CampaignSettings(_Section):
     end: date | None = None
     exclude_reposts: bool = True
     consent_hashtag: str | None = None
+    report_recipients: list[str] = []  # who receives the weekly report by e-mail (needs [smtp])
 
     @field_validator("hashtags")
     @classmethod
@@ -65,6 +66,15 @@ class CampaignSettings(_Section):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {tz!r} (use an IANA name such as 'Europe/Paris')") from None
         return tz
+
+    @field_validator("report_recipients")
+    @classmethod
+    def _recipients(cls, addresses: list[str]) -> list[str]:
+        cleaned = [a.strip() for a in addresses]
+        bad = [a for a in cleaned if "@" not in a or any(c.isspace() or c in ",;<>" for c in a)]
+        if bad:
+            raise ValueError(f"report_recipients must be plain e-mail addresses such as team@example.org, got {bad!r}")
+        return cleaned
 
     @model_validator(mode="after")
     def _dates(self) -> CampaignSettings:
@@ -168,6 +178,8 @@ class WebSettings(_Section):
     # Failed sign-ins allowed per e-mail and per client address within login_window_minutes.
     login_attempts: int = Field(default=5, ge=1, le=1000)
     login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # A merchant's invitation link works once, for this many days.
+    invite_days: int = Field(default=7, ge=1, le=90)
 
 
 class SchedulerSettings(_Section):
@@ -175,8 +187,10 @@ class SchedulerSettings(_Section):
     housekeeping_minutes: int = Field(default=60, ge=1)
     collect: bool = True  # collect each ready source at its interval_minutes
     refresh_minutes: int = Field(default=60, ge=1)
-    analyse: bool = True  # analyse new posts every analyse_minutes (the nlp models load on first need)
-    analyse_minutes: int = Field(default=5, ge=1)
+    # `listener run` analyses new posts as they arrive, looking every analyse_poll_seconds when idle (the nlp
+    # models load on the first post to analyse).
+    analyse: bool = True
+    analyse_poll_seconds: float = Field(default=5.0, ge=0.1, le=3600)
     stories: bool = True  # score stories, grant and expire rights every [stories] scoring_minutes
 
 
@@ -199,18 +213,96 @@ class RefreshSettings(_Section):
     refresh_limit: int = Field(default=2000, ge=0, le=100_000)  # posts per source per run, newest first
 
 
+class SmtpSettings(_Section):
+    """Outgoing mail for the merchant digests and alerts. Nothing is sent unless `host` and `from_address`
+    are set; the password comes only from LISTENER_SMTP_PASSWORD."""
+
+    host: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)  # default by tls: 25 none, 587 starttls, 465 implicit
+    tls: Literal["none", "starttls", "implicit"] = "starttls"
+    username: str | None = None  # AUTH only when set (with LISTENER_SMTP_PASSWORD)
+    from_address: str | None = None  # e.g. "#LoveLocal <noreply@example.org>"
+    timeout: float = Field(default=30.0, gt=0, le=600)  # seconds per SMTP step
+    ca_file: Path | None = None  # extra CA certificates to trust (a private mail relay); system CAs otherwise
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.host and self.from_address)
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or {"none": 25, "starttls": 587, "implicit": 465}[self.tls]
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"CA file {path} does not exist")
+        return path
+
+
+class NotificationsSettings(_Section):
+    """Merchant e-mails: the weekly digest (due at a local weekday and hour, in the time zone of the merchant's
+    campaign) and the negative-mention spike alert (see jobs/notify.py for the rule)."""
+
+    enabled: bool = True  # the scheduler runs the digest and spike jobs (only when [smtp] is configured)
+    digest_weekday: int = Field(default=1, ge=1, le=7)  # ISO weekday the digest of the past week is due: 1 Monday
+    digest_hour: int = Field(default=8, ge=0, le=23)  # local hour it is due
+    digest_check_minutes: int = Field(default=15, ge=1)  # how often the scheduler looks for due digests
+    best_posts: int = Field(default=3, ge=0, le=20)  # best posts shown per merchant in a digest
+    spike_minutes: int = Field(default=30, ge=1)  # how often the spike check runs
+    spike_window_hours: int = Field(default=24, ge=1, le=24 * 7)  # negatives counted over this window...
+    spike_baseline_days: int = Field(default=28, ge=1, le=365)  # ...against the daily average of these days
+    spike_factor: float = Field(default=3.0, ge=1.0, le=100.0)  # alert at factor x the average...
+    spike_min_count: int = Field(default=3, ge=1, le=10_000)  # ...and never below this many
+    # A delivery still failing this long after its first attempt is given up (logged as an error, listed by
+    # `listener notify status`); until then every run retries it.
+    give_up_hours: int = Field(default=72, ge=1, le=24 * 60)
+
+
+class RetentionSettings(_Section):
+    """How long personal data is kept (the daily purge, `listener privacy purge`); 0 disables a rule."""
+
+    # Raw platform payloads (and quarantined ones) are blanked after this many days; never before the
+    # engagement refresh is done with a post ([refresh] refresh_days), which re-reads its payload.
+    raw_payload_days: int = Field(default=90, ge=0, le=36_500)
+    # Posts of people who never took part in the rights flow (no rights request on a story of theirs, no
+    # consent reply) are deleted after this many days; featured and granted stories' posts are kept.
+    non_interacting_days: int = Field(default=365, ge=0, le=36_500)
+    # Posts the platform says were deleted (found by the engagement refresh) are deleted here too.
+    remove_deleted_upstream: bool = True
+    batch_size: int = Field(default=500, ge=10, le=50_000)  # posts per purge transaction (~0.4 s on SQLite)
+
+
+class ReportsSettings(_Section):
+    """The weekly reach report (jobs/report.py): generated every Monday at `hour` in each campaign's time zone
+    for the week just ended, stored, and e-mailed to the campaign's `report_recipients` (through [smtp])."""
+
+    enabled: bool = True  # the scheduler generates (and e-mails) each campaign's report every Monday
+    hour: int = Field(default=8, ge=0, le=23)  # local hour on Monday
+    language: Literal["en", "fr"] = "en"  # of the generated documents (the web page follows the reader's)
+    top: int = Field(default=10, ge=1, le=100)  # rows of the top posts and merchant tables
+    attachments: list[Literal["pdf", "html", "csv", "json"]] = ["pdf", "csv"]  # files attached to the e-mail
+
+
 class FileSettings(_Section):
     """Everything a TOML file may hold. Secrets are deliberately absent (see `Secrets`)."""
 
     data_dir: Path = Path("data")
     database_url: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # text: one readable line per record; json: one JSON object per line, for a log collector.
+    log_format: Literal["text", "json"] = "text"
     campaigns: dict[str, CampaignSettings] = Field(default_factory=default_campaigns)
     sources: SourcesSettings = SourcesSettings()
     web: WebSettings = WebSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     refresh: RefreshSettings = RefreshSettings()
     stories: StoriesSettings = StoriesSettings()
+    retention: RetentionSettings = RetentionSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    notifications: NotificationsSettings = NotificationsSettings()
+    reports: ReportsSettings = ReportsSettings()
 
     @field_validator("campaigns")
     @classmethod
@@ -240,6 +332,7 @@ SECRET_ENV: dict[str, str] = {
     "bluesky_app_password": "LISTENER_BLUESKY_APP_PASSWORD",
     "instagram_access_token": "LISTENER_INSTAGRAM_ACCESS_TOKEN",
     "smtp_password": "LISTENER_SMTP_PASSWORD",
+    "metrics_token": "LISTENER_METRICS_TOKEN",
 }
 # Keys that look like secrets: if one appears in the TOML file we point at the variable instead.
 _SECRET_KEYS_IN_FILE = {
@@ -290,6 +383,7 @@ class Settings:
     data_dir: Path
     database_url: str
     log_level: str
+    log_format: str
     campaigns: Mapping[str, CampaignSettings]
     sources: SourcesSettings
     web: WebSettings
@@ -298,6 +392,10 @@ class Settings:
     stories: StoriesSettings
     secrets: Secrets
     config_path: Path | None
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    notifications: NotificationsSettings = field(default_factory=NotificationsSettings)
+    reports: ReportsSettings = field(default_factory=ReportsSettings)
 
     @property
     def is_sqlite(self) -> bool:
@@ -308,13 +406,17 @@ def _env_bindings() -> dict[str, tuple[str, ...]]:
     """Map every settable scalar to its variable: top level LISTENER_KEY, sections LISTENER_SECTION_KEY,
     sources LISTENER_<SOURCE>_KEY (e.g. LISTENER_X_ENABLED, LISTENER_WEB_PORT)."""
     bindings: dict[str, tuple[str, ...]] = {}
-    for name in ("data_dir", "database_url", "log_level"):
+    for name in ("data_dir", "database_url", "log_level", "log_format"):
         bindings[f"{ENV_PREFIX}{name.upper()}"] = (name,)
     sections: tuple[tuple[str, type[BaseModel]], ...] = (
         ("web", WebSettings),
         ("scheduler", SchedulerSettings),
         ("refresh", RefreshSettings),
         ("stories", StoriesSettings),
+        ("retention", RetentionSettings),
+        ("smtp", SmtpSettings),
+        ("notifications", NotificationsSettings),
+        ("reports", ReportsSettings),
     )
     for section, section_model in sections:
         for name in section_model.model_fields:
@@ -333,7 +435,7 @@ ENV_BINDINGS = _env_bindings()
 
 def _env_value(path: tuple[str, ...], raw: str) -> Any:
     # Lists come as comma-separated values; pydantic converts the scalars ("true", "8080").
-    if path[-1] in {"instances", "feeds"}:
+    if path[-1] in {"instances", "feeds", "attachments"}:
         return [item.strip() for item in raw.split(",") if item.strip()]
     return raw
 
@@ -424,6 +526,7 @@ def load_settings(
         data_dir=data_dir,
         database_url=database_url,
         log_level=parsed.log_level,
+        log_format=parsed.log_format,
         campaigns=parsed.campaigns,
         sources=parsed.sources,
         web=parsed.web,
@@ -432,4 +535,8 @@ def load_settings(
         stories=parsed.stories,
         secrets=Secrets(secrets),
         config_path=used_path,
+        retention=parsed.retention,
+        smtp=parsed.smtp,
+        notifications=parsed.notifications,
+        reports=parsed.reports,
     )

@@ -79,6 +79,9 @@ class Source(Base):
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_new_posts: Mapped[int] = mapped_column(Integer, default=0)
+    # Running totals for /metrics (Prometheus counters): every run adds to them.
+    posts_collected: Mapped[int] = mapped_column(BigInteger, default=0)
+    rate_limited_runs: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Checkpoint(Base):
@@ -445,13 +448,173 @@ class Quarantine(Base):
 # --- merchant portal: invites, corrections, opt-outs, takedown requests (revision 0003) -------------------
 
 
+class MerchantInvite(Base):
+    """A single-use, expiring invitation for an e-mail address to see one merchant's portal. Only the SHA-256
+    of the link's token is stored (like web sessions): a copy of the table opens no account. Used or
+    revoked invites stay as the record of who was invited, by whom and when."""
+
+    __tablename__ = "merchant_invites"
+    __table_args__ = (UniqueConstraint("token_hash"), Index(None, "merchant_id", "email"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320))  # stored case-folded, like users.email
+    invited_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))  # who accepted
+
+
+class MerchantCorrection(Base):
+    """Something a merchant asked of the curators, and the decision: a mention flagged as not about them
+    (`not_us`), an alias or a handle to add (`alias`, `handle`), a story to take down (`takedown`); and the
+    merchant's own featuring choice (`opt_out`, `opt_in`), applied at once and kept here as the record."""
+
+    __tablename__ = "merchant_corrections"
+    __table_args__ = (Index(None, "merchant_id", "status"), Index(None, "status", "kind"), Index(None, "post_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # not_us, alias, handle, takedown, opt_out, opt_in
+    status: Mapped[str] = mapped_column(String(20))  # pending, accepted, rejected
+    # not_us: the post and the link as it was flagged (the mention row itself is replaced by a re-analysis).
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    surface: Mapped[str | None] = mapped_column(String(300))
+    method: Mapped[str | None] = mapped_column(String(20))
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))  # takedown
+    value: Mapped[str | None] = mapped_column(String(300))  # alias: the name; handle: the handle without '@'
+    platform: Mapped[str | None] = mapped_column(String(20))  # handle: its platform
+    note: Mapped[str | None] = mapped_column(Text)  # the merchant's words
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class LinkExclusion(Base):
+    """A name that is not that merchant: an accepted "not about us" correction, honoured by the linker in every
+    later analysis (jobs/analyse.py hands the pairs to nlp/linking.py). `normalized` is the linker's key."""
+
+    __tablename__ = "link_exclusions"
+    __table_args__ = (UniqueConstraint("merchant_id", "normalized"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
+    alias: Mapped[str] = mapped_column(String(300))
+    normalized: Mapped[str] = mapped_column(String(300))
+    correction_id: Mapped[int | None] = mapped_column(ForeignKey("merchant_corrections.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 # --- notifications: digests, alerts, unsubscribes (revision 0004) ------------------------------------------
+
+
+class NotificationSpike(Base):
+    """A spike of negative mentions detected for a merchant (jobs/notify.py states the rule). Its window end
+    is where the next spike's counting starts, so the same negative mentions never raise a second alert."""
+
+    __tablename__ = "notification_spikes"
+    __table_args__ = (Index(None, "merchant_id", "detected_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    negative_count: Mapped[int] = mapped_column(Integer)
+    baseline_daily: Mapped[float] = mapped_column(Float)  # negatives per day over the baseline days
+    threshold: Mapped[int] = mapped_column(Integer)
+
+
+class NotificationDelivery(Base):
+    """One e-mail to one user: who, what kind, which week or spike, when, and how it went. The dedup key
+    (`digest:<user>:<ISO week>`, `alert:<user>:<spike>`) is unique, so a retried job never sends one twice;
+    a failed delivery stays `failed` and is retried by the next run until `max_attempts`."""
+
+    __tablename__ = "notification_deliveries"
+    __table_args__ = (UniqueConstraint("dedup_key"), Index(None, "status", "kind"), Index(None, "user_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # digest, alert
+    period: Mapped[str] = mapped_column(String(20))  # a digest's ISO week ("2026-W47"), an alert's spike id
+    spike_id: Mapped[int | None] = mapped_column(ForeignKey("notification_spikes.id", ondelete="CASCADE"))
+    to_address: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(20))  # sending, sent, failed, abandoned
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_id: Mapped[str | None] = mapped_column(String(300))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class NotificationUnsubscribe(Base):
+    """A user who asked (by the signed link in an e-mail) to receive no more e-mails of one kind."""
+
+    __tablename__ = "notification_unsubscribes"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # digest, alert
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 # --- weekly reports (revision 0005) -------------------------------------------------------------------------
 
+# The weekly report (storage/repositories/report_data.py). "New authors" looks up, per author of the week,
+# whether an earlier post exists: one index seek per author instead of a scan of the author's posts.
+Index(None, Post.author_id, Post.created_at)
+# The report reads a week of posts by this range: covering the columns it needs, the posts' wide rows (text,
+# raw payloads) are never read.
+Index(None, Post.created_at, Post.author_id, Post.platform, Post.kind)
+
 
 # --- operations: leases, privacy, retention (revision 0006) -----------------------------------------------
+
+
+class PrivacyErasure(Base):
+    """The audit log of erasures (`privacy forget`, the retention purge, posts deleted upstream): when, why
+    and how many rows of each table went, never who. A forgotten author is recorded by pseudonym only
+    (`storage.pseudonyms.pseudonym`), so the log can confirm an erasure to someone who names themselves
+    without keeping their handle."""
+
+    __tablename__ = "privacy_erasures"
+    __table_args__ = (Index(None, "kind", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(20))  # forget, retention, deleted_upstream
+    platform: Mapped[str | None] = mapped_column(String(20))
+    subject: Mapped[str | None] = mapped_column(String(40))  # the author's pseudonym (forget only)
+    actor: Mapped[str] = mapped_column(String(100))  # cli, job:retention, job:refresh
+    counts: Mapped[dict[str, Any]] = mapped_column(JSONCol)
+
+
+# Erasing a post also drops the reposts of it and strips the quotes of it: found through these two partial
+# indexes (reposts and quotes are a small share of the posts, so they cost ingest little).
+Index(
+    None,
+    Post.platform,
+    Post.repost_of_id,
+    sqlite_where=Post.repost_of_id.is_not(None),
+    postgresql_where=Post.repost_of_id.is_not(None),
+)
+Index(
+    None,
+    Post.platform,
+    Post.quote_of_id,
+    sqlite_where=Post.quote_of_id.is_not(None),
+    postgresql_where=Post.quote_of_id.is_not(None),
+)
+# Deleting a post or an author makes the database look up the rows that reference it (ON DELETE): without
+# these two, every erased post scans all rights requests and every erased author all stories.
+Index(None, RightsRequest.evidence_post_id)
+Index(None, Story.author_id)
 
 
 # --- workers: processes, their leases and the scheduled units of work (revision 0007) ---------------------

@@ -32,8 +32,8 @@ def listener_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         LISTENER_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'data' / 'listener.db'}",
         # Tests never reach the network: the public Mastodon timeline is on by default, switch it off.
         LISTENER_MASTODON_ENABLED="false",
-        **extra,
     )
+    env.update(extra)  # a test's own values win (another database, say)
     return env
 
 

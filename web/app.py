@@ -28,7 +28,8 @@ from storage.repositories.job_runs import recent_runs
 from storage.repositories.quarantine import counts_by_source
 from storage.repositories.sources import all_sources
 from storage.repositories.users import Role
-from web import account, api, curator, feeds, openapi
+from storage.repositories.workers import live_workers
+from web import account, api, curator, feeds, merchant_admin, metrics, openapi, portal, reports_page, unsubscribe
 from web.auth import Handler, current_user, is_api, login_redirect, request_translator, session_middleware
 from web.csrf import csrf_middleware
 from web.errors import error_pages
@@ -107,6 +108,7 @@ async def home(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     async with services.sessions() as session:
         runs = await recent_runs(session, limit=10)
+        alive = await live_workers(session)
         state = {row.name: row for row in await all_sources(session)}
         quarantined = await counts_by_source(session)
     return render(
@@ -119,6 +121,7 @@ async def home(request: web.Request) -> web.Response:
         quarantined=quarantined,
         uncollectable=UNCOLLECTABLE,
         runs=runs,
+        workers=alive,
     )
 
 
@@ -138,10 +141,15 @@ def create_app(services: Services) -> web.Application:
     app.router.add_get("/", home, name="home")
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    metrics.setup(app)
     app.router.add_static("/static/", path=__file__.rsplit("/", 1)[0] + "/static", name="static")
     account.setup(app)
     curator.setup(app)
     api.setup(app)
     openapi.setup(app)
     feeds.setup(app)
+    unsubscribe.setup(app)
+    portal.setup(app)  # the merchant portal (/merchant, /invite, /api/portal)
+    merchant_admin.setup(app)  # the curators' merchant pages (/merchants, /api/merchants, /api/corrections)
+    reports_page.setup(app)  # the weekly reports (/reports)
     return app

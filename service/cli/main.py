@@ -41,6 +41,7 @@ class CliContext:
             setup_logging(
                 "DEBUG" if self.verbose else self._settings.log_level,
                 [s.reveal() for s in self._settings.secrets.values.values()],
+                self._settings.log_format,
             )
         return self._settings
 
@@ -103,27 +104,37 @@ def _register() -> None:
         check,
         collect,
         db,
+        demo_cmd,
         explain,
         import_cmd,
+        invite_cmd,
         jobs_cmd,
         merchants,
         nlp_cmd,
+        notify_cmd,
+        privacy_cmd,
+        report_cmd,
         run,
         stories_cmd,
         users,
     )
 
     nlp_cmd.nlp_group.add_command(explain.explain_cmd)
+    merchants.merchants_group.add_command(invite_cmd.invite_cmd)
     for module in (
         analyse_cmd,
         bench,
         check,
         collect,
         db,
+        demo_cmd,
         import_cmd,
         jobs_cmd,
         merchants,
         nlp_cmd,
+        notify_cmd,
+        privacy_cmd,
+        report_cmd,
         run,
         stories_cmd,
         users,

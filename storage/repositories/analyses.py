@@ -211,6 +211,14 @@ async def mark_for_reanalysis(session: AsyncSession, keep_version: str | None = 
     return int(result.rowcount or 0)
 
 
+async def has_claimable(session: AsyncSession, now: datetime | None = None) -> bool:
+    """Whether some post waits for analysis and is not leased: one index probe, for idle polling."""
+    now = now or utcnow()
+    free = or_(Post.lease_until.is_(None), Post.lease_until < now)
+    query = select(Post.id).where(Post.analysed_at.is_(None), free).limit(1)
+    return (await session.scalar(query)) is not None
+
+
 async def unanalysed_count(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(Post).where(Post.analysed_at.is_(None))) or 0)
 

@@ -36,6 +36,9 @@ async def record_run(
     source.status_detail = detail
     source.last_run_at = finished_at
     source.last_new_posts = new_posts
+    source.posts_collected = (source.posts_collected or 0) + new_posts
+    if status == "rate_limited":
+        source.rate_limited_runs = (source.rate_limited_runs or 0) + 1
     source.rate_limited_until = rate_limited_until
     if status in ("ok", "rate_limited"):
         source.last_success_at = finished_at

@@ -49,8 +49,10 @@ async def enqueue(session: AsyncSession, kind: str, dedup_key: str, *, not_befor
 
 async def pending_of(session: AsyncSession, kind: str) -> int:
     """Items of `kind` queued or running: the scheduler does not pile up ticks behind a slow one."""
-    query = select(func.count()).select_from(WorkItem).where(
-        WorkItem.kind == kind, WorkItem.status.in_(("queued", "running"))
+    query = (
+        select(func.count())
+        .select_from(WorkItem)
+        .where(WorkItem.kind == kind, WorkItem.status.in_(("queued", "running")))
     )
     return int(await session.scalar(query) or 0)
 

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import JobRun, Post, Worker, WorkItem
 from storage.repositories._sql import utcnow
 
-STALE_AFTER = timedelta(seconds=90)  # three missed heartbeats (HEARTBEAT_SECONDS in jobs.worker)
+STALE_AFTER = timedelta(seconds=60)  # four missed heartbeats (HEARTBEAT_SECONDS in jobs.worker)
 
 
 def process_start(pid: int) -> int | None:
@@ -107,9 +107,9 @@ async def count_done(session: AsyncSession, worker_id: str, n: int) -> None:
 
 async def stop(session: AsyncSession, worker_id: str, reason: str = "stopped") -> None:
     await session.execute(
-        update(Worker).where(Worker.id == worker_id, Worker.stopped_at.is_(None)).values(
-            stopped_at=utcnow(), stop_reason=reason
-        )
+        update(Worker)
+        .where(Worker.id == worker_id, Worker.stopped_at.is_(None))
+        .values(stopped_at=utcnow(), stop_reason=reason)
     )
 
 
@@ -141,9 +141,9 @@ async def reap(
     for reason in set(dead.values()):
         ids = [w for w, r in dead.items() if r == reason]
         await session.execute(
-            update(Worker).where(Worker.id.in_(ids), Worker.stopped_at.is_(None)).values(
-                stopped_at=now, stop_reason=reason
-            )
+            update(Worker)
+            .where(Worker.id.in_(ids), Worker.stopped_at.is_(None))
+            .values(stopped_at=now, stop_reason=reason)
         )
     ids = list(dead)
     posts: Any = await session.execute(

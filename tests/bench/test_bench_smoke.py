@@ -45,3 +45,13 @@ def test_quick_queue_benchmark_serves_real_queue_pages(tmp_path: Path) -> None:
     assert case["baseline"] > 0
     # Every request was answered with a queue page: an error page is fast, and would hide a broken API.
     assert "non-200" not in case["note"], case["note"]
+
+
+def test_quick_memory_benchmark_runs_listener_run_through_a_backlog(tmp_path: Path) -> None:
+    _, results = quick_run("memory", tmp_path)
+    [case] = results["cases"]
+    assert case["name"] == "peak RSS, listener run, backlog"
+    # The real service loaded the models and analysed the backlog: more than a bare interpreter, less than GBs.
+    assert case["baseline"] > 50
+    assert case["baseline"] < case["value"] < 4096
+    assert case["note"].startswith("1,000 posts waiting; cleared in")

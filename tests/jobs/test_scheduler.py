@@ -30,25 +30,33 @@ async def _wait_for(predicate: Any, within: float = 10.0) -> None:
 
 async def test_the_clock_runs_its_jobs_at_once_and_records_them(services: Services) -> None:
     clock = Clock(services)
-    assert clock.job_names == ["housekeeping", "analyse", "stories"]
+    assert clock.job_names == ["housekeeping", "retention", "stories", "report:lovelocal", "report:soutenons"]
     clock.start()
     try:
 
         async def recorded() -> bool:
-            return len([r for r in await _runs(services) if r.status == "ok"]) == 3
+            return {r.job for r in await _runs(services) if r.status == "ok"} >= {
+                "housekeeping",
+                "retention",
+                "stories",
+            }
 
         await _wait_for(recorded)
     finally:
         await clock.stop(grace_seconds=5)
     runs = {r.job: r for r in await _runs(services)}
     assert runs["housekeeping"].detail["campaigns"] == 2
-    assert runs["analyse"].detail["analysed"] == 0
-    # Nothing to analyse: the tick did not load the nlp models (seconds and hundreds of MB).
-    assert "pipeline" not in services.extras
+    assert runs["stories"].error is None
 
 
-async def test_analysis_and_story_jobs_can_be_switched_off(settings_for, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
-    settings = settings_for(sqlite_url, LISTENER_SCHEDULER_ANALYSE="false", LISTENER_SCHEDULER_STORIES="false")
+async def test_the_story_report_and_retention_jobs_can_be_switched_off(settings_for, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
+    settings = settings_for(
+        sqlite_url,
+        LISTENER_SCHEDULER_STORIES="false",
+        LISTENER_REPORTS_ENABLED="false",
+        LISTENER_RETENTION_RAW_PAYLOAD_DAYS="0",
+        LISTENER_RETENTION_NON_INTERACTING_DAYS="0",
+    )
     engine = create_engine(sqlite_url)
     assert Clock(Services(settings=settings, engine=engine, sessions=make_sessionmaker(engine))).job_names == [
         "housekeeping"
@@ -119,9 +127,17 @@ def test_the_clock_collects_each_ready_source_at_its_interval(settings_for, sqli
     settings = settings_for(sqlite_url, LISTENER_X_BEARER_TOKEN="token-0123456789", LISTENER_X_INTERVAL_MINUTES="7")
     engine = create_engine(sqlite_url)
     clock = Clock(Services(settings=settings, engine=engine, sessions=make_sessionmaker(engine)))
-    assert clock.job_names == ["housekeeping", "collect:x", "refresh", "analyse", "stories"]
+    assert clock.job_names == [
+        "housekeeping",
+        "retention",
+        "collect:x",
+        "refresh",
+        "stories",
+        "report:lovelocal",
+        "report:soutenons",
+    ]
     trigger = clock._scheduler.get_job("collect:x").trigger
     assert trigger.interval.total_seconds() == 7 * 60
     off = settings_for(sqlite_url, LISTENER_X_BEARER_TOKEN="token-0123456789", LISTENER_SCHEDULER_COLLECT="false")
     quiet = Clock(Services(settings=off, engine=engine, sessions=make_sessionmaker(engine)))
-    assert quiet.job_names == ["housekeeping", "analyse", "stories"]
+    assert quiet.job_names == ["housekeeping", "retention", "stories", "report:lovelocal", "report:soutenons"]

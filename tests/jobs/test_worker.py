@@ -5,15 +5,18 @@ instead of running in worker mode, and exactly one scheduler lock holder."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from jobs.leadership import SchedulerLock
 from jobs.roles import role_of
 from jobs.scheduler import Clock
 from jobs.services import Services
 from jobs.worker import WorkerRuntime
+from nlp.pipeline import build_pipeline
 from storage.models import JobRun, Post, Worker, WorkItem
 from storage.repositories import analyses, job_runs, work_items, workers
 from storage.repositories._sql import utcnow
@@ -188,3 +191,41 @@ async def test_one_scheduler_lock_holder_at_a_time(services: Services) -> None:
     await first.release()
     assert await second.try_acquire()  # the standby takes over
     await second.release()
+
+
+async def _until(predicate: Callable[[], Awaitable[bool]], within: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not await predicate():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_the_analyse_role_waits_idle_without_models_then_analyses_what_arrives(
+    services: Services, settings_for: Any, db_url: str
+) -> None:
+    services.settings = settings_for(db_url, LISTENER_SCHEDULER_ANALYSE_POLL_SECONDS="0.1")
+    runtime = WorkerRuntime(services, ("analyse",))
+    await runtime.start()
+    try:
+        await asyncio.sleep(0.5)  # a few idle polls
+        assert "pipeline" not in services.extras  # nothing loaded while there is nothing to do
+        async with services.sessions() as session:
+            assert await job_runs.recent_runs(session) == []  # and no run recorded per idle poll
+        services.extras["pipeline"] = build_pipeline(["fr"], [], ["LoveLocal"])  # as if loaded earlier
+        ids = await _posts(services, 3)
+
+        async def analysed() -> bool:
+            async with services.sessions() as session:
+                return bool(await session.scalar(select(func.count()).where(Post.analysed_at.is_not(None))) == 3)
+
+        await _until(analysed)
+    finally:
+        await runtime.stop(10.0)
+    async with services.sessions() as session:
+        runs = await job_runs.recent_runs(session)
+        worker = await session.get(Worker, services.worker_id)
+        leased = await session.scalar(select(func.count()).where(Post.id.in_(ids), Post.lease_owner.is_not(None)))
+    assert [(r.job, r.status, r.detail["analysed"]) for r in runs] == [("analyse", "ok", 3)]
+    assert worker is not None
+    assert worker.done == 3
+    assert leased == 0

@@ -1,6 +1,6 @@
-"""workers: processes with heartbeats, lease owners on posts, scheduled units of work
+"""workers: processes with heartbeats, lease owners on posts, scheduled units of work, source counters
 
-Posts and job runs gain nullable columns (plain ALTER TABLE ADD COLUMN on both engines: no table rebuild of
+Posts and job runs gain nullable columns, sources two running totals for /metrics (plain ALTER TABLE ADD COLUMN on both engines: no table rebuild of
 the biggest table); workers and work_items are new.
 
 Revision ID: 0007
@@ -26,6 +26,8 @@ _BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 def upgrade() -> None:
     op.add_column("posts", sa.Column("lease_owner", sa.String(length=32), nullable=True))
     op.add_column("job_runs", sa.Column("worker_id", sa.String(length=32), nullable=True))
+    op.add_column("sources", sa.Column("posts_collected", sa.BigInteger(), nullable=False, server_default="0"))
+    op.add_column("sources", sa.Column("rate_limited_runs", sa.Integer(), nullable=False, server_default="0"))
     op.create_table(
         "workers",
         sa.Column("id", sa.String(length=32), nullable=False),
@@ -67,6 +69,9 @@ def downgrade() -> None:
     op.drop_table("work_items")
     op.drop_index(op.f("ix_workers_stopped_at_heartbeat_at"), table_name="workers")
     op.drop_table("workers")
+    with op.batch_alter_table("sources", schema=None) as batch_op:
+        batch_op.drop_column("rate_limited_runs")
+        batch_op.drop_column("posts_collected")
     with op.batch_alter_table("job_runs", schema=None) as batch_op:
         batch_op.drop_column("worker_id")
     with op.batch_alter_table("posts", schema=None) as batch_op:
