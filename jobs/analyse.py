@@ -14,6 +14,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
 
 from jobs.services import Services
@@ -26,6 +27,8 @@ from storage.repositories.corrections import link_exclusions
 log = logging.getLogger(__name__)
 
 BATCH = 500
+# A batch takes seconds; a short lease brings a lost worker's batch back soon even if no process reaps it.
+LEASE = timedelta(minutes=2)
 
 
 def campaign_hashtags(services: Services) -> list[str]:
@@ -84,7 +87,7 @@ async def analyse(
     while (limit is None or done < limit) and not should_stop():
         size = BATCH if limit is None else min(BATCH, limit - done)
         async with services.sessions.begin() as session:
-            batch = await repo.claim_unanalysed(session, size, owner=services.worker_id)
+            batch = await repo.claim_unanalysed(session, size, LEASE, owner=services.worker_id)
         if not batch:
             break
         if done == 0:

@@ -39,7 +39,7 @@ timezone = "Africa/Casablanca"
 """
 PAGES = 40  # 4,000 posts
 PAGE_DELAY = 0.15  # seconds per page: collection takes ~6 s, time to kill it half-way
-WAIT = 300.0  # generous: the machine may be shared; a healthy run takes well under a minute
+WAIT = 420.0  # generous: the machine may be shared; a healthy run takes well under a minute
 
 
 class PagedX(Upstream):
