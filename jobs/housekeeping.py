@@ -1,4 +1,5 @@
-"""Housekeeping: keep the campaigns table in step with the configuration; trim old job history, expired web
+"""Housekeeping: keep the campaigns table in step with the configuration; trim old job history and finished
+work items, expired web
 sessions and failed sign-ins too old to count; let SQLite refresh its planner statistics and fold its
 write-ahead log back into the database file."""
 
@@ -13,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from jobs.services import Services
 from storage.models import JobRun
-from storage.repositories import web_sessions
+from storage.repositories import web_sessions, work_items
 from storage.repositories._sql import utcnow
 from storage.repositories.campaigns import sync_campaigns
 
@@ -29,8 +30,14 @@ async def run(services: Services) -> dict[str, Any]:
         trimmed: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
             delete(JobRun).where(JobRun.finished_at < cutoff)
         )
+        items = await work_items.purge_finished(session, cutoff)
         purged = await web_sessions.purge(session, timedelta(minutes=services.settings.web.login_window_minutes))
-    result: dict[str, Any] = {"campaigns": len(services.campaign_ids), "job_runs_trimmed": trimmed.rowcount, **purged}
+    result: dict[str, Any] = {
+        "campaigns": len(services.campaign_ids),
+        "job_runs_trimmed": trimmed.rowcount,
+        "work_items_trimmed": items,
+        **purged,
+    }
     if services.engine.dialect.name == "sqlite":
         try:
             async with services.engine.connect() as conn:

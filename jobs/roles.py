@@ -13,7 +13,7 @@ ROLES = ("collect", "analyse", "stories", "report", "web", "scheduler")
 
 # Role -> job names it serves: an exact name, or a prefix ending in ':'.
 QUEUED_KINDS: dict[str, tuple[str, ...]] = {
-    "collect": ("collect:", "refresh", "deleted-upstream"),
+    "collect": ("collect:", "refresh"),
     "stories": ("stories",),
     "report": ("report:", "digests", "alerts"),
 }

@@ -44,6 +44,7 @@ async def test_run_job_records_a_successful_housekeeping_run(services: Services)
     assert run.detail == {
         "campaigns": 2,
         "job_runs_trimmed": 0,
+        "work_items_trimmed": 0,
         "web_sessions_purged": 0,
         "login_attempts_purged": 0,
         "seconds": round(outcome.seconds, 3),

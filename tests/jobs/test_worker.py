@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from jobs import housekeeping
 from jobs.leadership import SchedulerLock
 from jobs.roles import role_of
 from jobs.scheduler import Clock
@@ -229,3 +230,21 @@ async def test_the_analyse_role_waits_idle_without_models_then_analyses_what_arr
     assert worker is not None
     assert worker.done == 3
     assert leased == 0
+
+
+async def test_housekeeping_trims_finished_work_items_past_the_history_window(services: Services) -> None:
+    owner = await _register(services)
+    async with services.sessions.begin() as session:
+        for key in ("old", "recent", "waiting"):
+            await work_items.enqueue(session, "stories", key)
+        for _ in range(2):
+            item = await work_items.claim(session, ["stories"], owner, timedelta(minutes=1))
+            assert item is not None
+            await work_items.finish(session, item.id, owner)
+        await session.execute(
+            update(WorkItem).where(WorkItem.dedup_key == "old").values(finished_at=utcnow() - timedelta(days=91))
+        )
+    result = await housekeeping.run(services)
+    assert result["work_items_trimmed"] == 1
+    async with services.sessions() as session:
+        assert await work_items.counts_by_status(session) == {"done": 1, "queued": 1}
