@@ -36,7 +36,7 @@ from listener.readiness import UNCOLLECTABLE, source_readiness
 from storage.models import Report
 from storage.pseudonyms import pseudonym
 from storage.repositories import report_context as context
-from storage.repositories import report_data as repo
+from storage.repositories import report_parts as parts
 from storage.repositories._sql import upsert_insert, utcnow
 
 log = logging.getLogger(__name__)
@@ -124,40 +124,30 @@ def _coverage_inputs(services: Services) -> tuple[dict[str, timedelta], list[str
 
 
 async def _previous_headline(
-    session: AsyncSession, campaign_id: int, window: WeekWindow, languages: Sequence[str]
+    opened: Sequence[AsyncSession], campaign_id: int, window: WeekWindow, languages: Sequence[str]
 ) -> dict[str, Any] | None:
     """The previous week's headline: stored (same definitions) or computed now."""
     previous = window.week.previous
-    report = await stored(session, campaign_id, previous)
+    report = await stored(opened[0], campaign_id, previous)
     if report is not None:
         if report.definitions_version == DEFINITIONS_VERSION and isinstance(report.data.get("headline"), dict):
             return dict(report.data["headline"])
         return None  # other definitions: no comparison rather than a wrong one
     before = week_window(previous, window.timezone)
-    await repo.load_week(session, campaign_id, before.day_starts, languages)
-    try:
-        rows = await repo.week_rows(session, campaign_id, before.start, languages)
-    finally:
-        await repo.drop_week(session)
-    return metrics.headline(rows)
+    return metrics.headline((await parts.read_week(opened, campaign_id, before.day_starts, languages, 0)).rows)
 
 
 async def _material(
-    services: Services, session: AsyncSession, campaign_id: int, window: WeekWindow, top: int
+    services: Services, opened: Sequence[AsyncSession], campaign_id: int, window: WeekWindow, top: int
 ) -> WeekMaterial:
     start, end = window.start, window.end
-    languages = report_languages(services)
-    await repo.load_week(session, campaign_id, window.day_starts, languages)
-    try:
-        rows = await repo.week_rows(session, campaign_id, start, languages)
-        merchants, discovered = await repo.week_mentions(session, start, end)
-        posts = await repo.top_posts(session, top)
-    finally:
-        await repo.drop_week(session)
+    week = await parts.read_week(opened, campaign_id, window.day_starts, report_languages(services), top)
+    session = opened[0]
     previous_start = week_window(window.week.previous, window.timezone).start
     previous_mentions = await context.merchant_mentions(session, campaign_id, previous_start, start)
     stories = await context.featured_stories(session, campaign_id, start, end, STORIES_SHOWN)
     stories_total = await context.featured_count(session, campaign_id, start, end)
+    posts = week.top_posts
     public = await context.public_authors(session, [p.author_id for p in posts] + [s.author_id for s in stories])
     intervals, expected, not_ready = _coverage_inputs(services)
     runs = await context.collection_runs(session, start - coverage_mod.LOOKBACK, end)
@@ -171,19 +161,23 @@ async def _material(
         not_ready=not_ready,
         uncollectable=dict(UNCOLLECTABLE),
     )
-    return WeekMaterial(rows, merchants, previous_mentions, discovered, stories, stories_total, posts, public, coverage)
+    return WeekMaterial(
+        week.rows, week.merchants, previous_mentions, week.discovered, stories, stories_total, posts, public, coverage
+    )
 
 
 async def compute(services: Services, slug: str, week: IsoWeek, *, now: datetime | None = None) -> dict[str, Any]:
-    """The report document of `slug` for `week`, from the database as it is now (nothing stored)."""
+    """The report document of `slug` for `week`, from the database as it is now (nothing stored). The week's
+    posts are read in `[reports] parallel` parts at once, all from one snapshot (report_parts.py)."""
     info = campaign_info(services, slug)
     campaign_id = services.campaign_ids[slug]
     window = week_window(week, info.timezone)
     key = services.pseudonym_key()
     top = services.settings.reports.top
-    async with services.sessions.begin() as session:
-        previous = await _previous_headline(session, campaign_id, window, report_languages(services))
-        material = await _material(services, session, campaign_id, window, top)
+    count = services.settings.reports.parallel or parts.default_parts()
+    async with parts.consistent_sessions(services.sessions, count) as opened:
+        previous = await _previous_headline(opened, campaign_id, window, report_languages(services))
+        material = await _material(services, opened, campaign_id, window, top)
     return assemble(
         info,
         window,

@@ -283,6 +283,9 @@ class ReportsSettings(_Section):
     language: Literal["en", "fr"] = "en"  # of the generated documents (the web page follows the reader's)
     top: int = Field(default=10, ge=1, le=100)  # rows of the top posts and merchant tables
     attachments: list[Literal["pdf", "html", "csv", "json"]] = ["pdf", "csv"]  # files attached to the e-mail
+    # Connections reading a week's posts at once, each a share of the authors (storage/repositories/
+    # report_parts.py); 0: one per core, at most 4.
+    parallel: int = Field(default=0, ge=0, le=8)
 
 
 class FileSettings(_Section):

@@ -6,13 +6,16 @@ sentiment, followers, and the figures of the latest engagement snapshot taken no
 every figure is then one GROUP BY over that table. Text never leaves the disk (posts' text and raw payloads
 are not even read), and the group keys are integers: on SQLite, which sorts to group, grouping by one integer
 `cell` (day, platform, kind, language, sentiment packed together) is several times faster than by five text
-columns. The pure aggregation (jobs/reporting/metrics.py) turns these rows into the report.
+columns. The pure aggregation (jobs/reporting/metrics.py) turns these rows into the report. The week can be
+read in parts that split it by author (`Part`), several at once on their own connections
+(report_parts.py).
 
 Engine-specific spots, all for speed: the join order on SQLite (which has no statistics), the latest
 snapshot per post (a correlated index descent on SQLite, LATERAL on PostgreSQL), memory for the one
-transaction (SQLite's cache and temp store, PostgreSQL's work_mem) and PostgreSQL's ANALYZE of the temporary
-table. Everything runs in the caller's session; the temporary table is dropped at the end. Context that does
-not depend on the week's posts (stories, coverage, the previous week's mentions) is in report_context.py.
+transaction (SQLite's cache and temp store, PostgreSQL's work_mem and temp_buffers), PostgreSQL's ANALYZE of
+the temporary table and no JIT. Everything runs in the caller's session; the temporary table is dropped at
+the end. Context that does not depend on the week's posts (stories, coverage, the previous week's mentions) is
+in report_context.py.
 """
 
 # ruff: noqa: S608 - the SQL below is assembled from constant fragments (table names, CASE of bound
@@ -170,8 +173,8 @@ def decode_cell(cell: int, languages: Sequence[str]) -> tuple[int, str, str, str
     return day, name(PLATFORMS, platform), name(KINDS, kind), lang, SENTIMENTS[sentiment - 1] if sentiment else None
 
 
-# SQLite, for the report's connection only (restored by drop_week): the temporary table in memory, and a
-# cache and memory map large enough for one scan of a week's index ranges instead of the default 2 MB cache.
+# SQLite, for the report's connections only (`tune`, `untune`): the temporary table in memory, and a cache
+# and memory map large enough for one scan of a week's index ranges instead of the default 2 MB cache.
 _SQLITE_TUNING = ("PRAGMA temp_store = MEMORY", "PRAGMA cache_size = -131072", "PRAGMA mmap_size = 2147483648")
 _SQLITE_DEFAULTS = ("PRAGMA temp_store = DEFAULT", "PRAGMA cache_size = -2000", "PRAGMA mmap_size = 0")
 
@@ -191,12 +194,29 @@ async def _drop(session: AsyncSession) -> None:
     await session.execute(text(f"DROP TABLE IF EXISTS {WEEK}"))
 
 
+@dataclass(frozen=True)
+class Part:
+    """One share of the week's posts: those whose author id is `index` modulo `count`. Every figure of the
+    report adds up across parts (an author, with all their posts, is in exactly one), so the parts can be
+    read on separate connections at once and merged (storage/repositories/report_parts.py)."""
+
+    index: int = 0
+    count: int = 1
+
+
+WHOLE = Part()
+
+
 async def load_week(
-    session: AsyncSession, campaign_id: int, day_starts: Sequence[datetime], languages: Sequence[str]
+    session: AsyncSession,
+    campaign_id: int,
+    day_starts: Sequence[datetime],
+    languages: Sequence[str],
+    part: Part = WHOLE,
 ) -> int:
-    """Copy the campaign's posts of [day_starts[0], day_starts[7]) into the temporary table, one row of
-    integers per post with its latest engagement snapshot's figures; returns how many posts. `languages`:
-    the language codes to tell apart (at most 30; the caller decodes with the same list).
+    """Copy the campaign's posts of [day_starts[0], day_starts[7]) (of `part` only) into the temporary table,
+    one row of integers per post with its latest engagement snapshot's figures; returns how many posts.
+    `languages`: the language codes to tell apart (at most 30; the caller decodes with the same list).
 
     Call `drop_week` when done (on PostgreSQL a rollback removes the table too)."""
     await _drop(session)
@@ -204,13 +224,21 @@ async def load_week(
     if postgres:
         # For this transaction only: the hash joins and sorts of a week fit in memory instead of spilling.
         await session.execute(text("SET LOCAL work_mem = '256MB'"))
-    else:
-        for pragma in _SQLITE_TUNING:
-            await session.execute(text(pragma))
+        # The temporary table lives in this backend's local buffers (8 MB by default: a week's million rows
+        # would go through temporary files); honoured only before the session's first temporary table.
+        await session.execute(text("SET LOCAL temp_buffers = '256MB'"))
+        # A report's plan is a few scans and joins: compiling it (JIT) costs more than it saves.
+        await session.execute(text("SET LOCAL jit = off"))
     languages = list(languages)[: _LANGUAGE_CODES - 1]
     params: dict[str, Any] = {"campaign": campaign_id, "start": day_starts[0], "end": day_starts[7]}
     params |= {f"d{i}": day_starts[i] for i in range(1, 7)}
     params |= {f"lang{i}": language for i, language in enumerate(languages)}
+    # The author id is in the covering index the week is read from: other parts' posts are skipped before
+    # any join.
+    share = ""
+    if part.count > 1:
+        share = " AND p.author_id % :parts = :part"
+        params |= {"parts": part.count, "part": part.index}
     day = _day_case("p.created_at")
     platform, kind = _code("p.platform", PLATFORMS), _code("p.kind", KINDS)
     language = _code("an.language", languages, bound="lang", other=_LANGUAGE_CODES)
@@ -222,13 +250,13 @@ async def load_week(
         text(
             f"CREATE TEMPORARY TABLE {WEEK} AS "
             f"SELECT p.id AS post_id, p.author_id, {day} AS day, {platform} AS platform, {language} AS lang, "
-            f"{sentiment} AS sentiment, {_cell(day, platform, kind, language, sentiment)} AS cell, au.followers, "
+            f"{kind} AS kind, {sentiment} AS sentiment, au.followers, "
             f"CASE WHEN au.platform_id LIKE '{UNKNOWN_AUTHOR}' THEN 0 ELSE 1 END AS identified, "
             "e.id AS snapshot, e.likes, e.reposts, e.replies, e.quotes, e.views "
             f"FROM posts p {join} post_campaigns pc ON pc.post_id = p.id AND pc.campaign_id = :campaign "
             "JOIN authors au ON au.id = p.author_id LEFT JOIN analyses an ON an.post_id = p.id "
             f"{_LATEST_POSTGRES if postgres else _LATEST_SQLITE} "
-            "WHERE p.created_at >= :start AND p.created_at < :end"
+            f"WHERE p.created_at >= :start AND p.created_at < :end{share}"
         ),
         "start",
         "end",
@@ -242,6 +270,17 @@ async def load_week(
 
 async def drop_week(session: AsyncSession) -> None:
     await _drop(session)
+
+
+async def tune(session: AsyncSession) -> None:
+    """SQLite: memory for the report on this connection (`untune` restores the defaults). Outside any
+    transaction: SQLite refuses to move temporary storage inside one."""
+    if _dialect(session) != "postgresql":
+        for pragma in _SQLITE_TUNING:
+            await session.execute(text(pragma))
+
+
+async def untune(session: AsyncSession) -> None:
     if _dialect(session) != "postgresql":
         for pragma in _SQLITE_DEFAULTS:
             await session.execute(text(pragma))
@@ -250,7 +289,8 @@ async def drop_week(session: AsyncSession) -> None:
 async def week_groups(session: AsyncSession, languages: Sequence[str]) -> list[GroupRow]:
     rows = await session.execute(
         text(
-            "SELECT cell, count(*), sum(1 - identified), COALESCE(sum(followers), 0), count(followers), "
+            f"SELECT {_cell('day', 'platform', 'kind', 'lang', 'sentiment')} AS cell, count(*), sum(1 - identified), "
+            "COALESCE(sum(followers), 0), count(followers), "
             "count(snapshot), COALESCE(sum(likes), 0), COALESCE(sum(reposts), 0), COALESCE(sum(replies), 0), "
             f"COALESCE(sum(quotes), 0), count(views), COALESCE(sum(views), 0) FROM {WEEK} GROUP BY cell"
         )
@@ -276,8 +316,12 @@ async def week_authors(
         "sum(CASE WHEN NOT EXISTS (SELECT 1 FROM posts p CROSS JOIN post_campaigns pc WHERE pc.post_id = p.id "
         "AND pc.campaign_id = :campaign AND p.author_id = a.author_id AND p.created_at < :start) THEN 1 ELSE 0 END)"
     )
-    for field, count in (("days", 7), ("langs", _LANGUAGE_CODES + 1)):
-        for i in range(count):
+    languages = list(languages)[: _LANGUAGE_CODES - 1]
+    # The language codes that can occur: none (not analysed), the listed ones, any other. Three sums per
+    # slice and author, so only these (the other codes of the 32-bit set would be summed for nothing).
+    codes = [0, *range(1, len(languages) + 1), _LANGUAGE_CODES]
+    for field, bits in (("days", range(7)), ("langs", codes)):
+        for i in bits:
             has = f"(a.{field} & {1 << i}) > 0"
             columns += [
                 f"sum(CASE WHEN {has} THEN 1 ELSE 0 END)",
@@ -296,7 +340,7 @@ async def week_authors(
     rows = (await session.execute(query, {"campaign": campaign_id, "start": start})).all()
     reach: dict[str, list[ReachRow]] = {"platform": [], "day": [], "language": []}
     new_authors: dict[str, int] = {}
-    slices = [[0, 0, 0] for _ in range(7 + _LANGUAGE_CODES + 1)]
+    slices = [[0, 0, 0] for _ in range(7 + len(codes))]
     for row in rows:
         code, n, followers, known, fresh, *rest = (int(v) for v in row)
         platform = PLATFORMS[code - 1] if 0 < code <= len(PLATFORMS) else "other"
@@ -306,8 +350,8 @@ async def week_authors(
             for j in range(3):
                 figures[j] += rest[3 * i + j]
     reach["day"] = [ReachRow(str(i), *slices[i]) for i in range(7) if slices[i][0]]
-    for code in range(_LANGUAGE_CODES + 1):
-        figures = slices[7 + code]
+    for slot, code in enumerate(codes):
+        figures = slices[7 + slot]
         if figures[0]:
             name = "" if code == 0 else (languages[code - 1] if code <= len(languages) else UNLISTED)
             reach["language"].append(ReachRow(name, *figures))
