@@ -296,7 +296,18 @@ class Story(Base):
             "ix_stories_queue", "campaign_id", "state", "score", "language", "sentiment", "platform", "post_created_at"
         ),
         Index(None, "campaign_id", "state", "post_created_at"),  # the newest / oldest sorts, per state
-        Index(None, "merchant_id", "state"),
+        # The same for a merchant's queue (and everything that reads a merchant's stories by state).
+        Index(
+            "ix_stories_merchant_queue",
+            "merchant_id",
+            "state",
+            "score",
+            "campaign_id",
+            "language",
+            "sentiment",
+            "platform",
+            "post_created_at",
+        ),
         Index(None, "state", "featured_until"),
         Index(None, "original_story_id"),  # duplicates grouped under a story, counted on every queue page
     )

@@ -6,10 +6,12 @@ Fast at any size because the page is chosen on the stories table alone, then joi
    merchant, post date). The page's ids come from one LIMITed stream per campaign (and per state when
    sorting by score), each read in order from the stories indexes (campaign_id, state, score) or
    (campaign_id, post_created_at), UNIONed when there are several; only `offset + limit` rows per stream are
-   read, however many stories match. A merchant filter reads the (merchant_id, state) index instead.
+   read, however many stories match. A merchant filter reads the same way from the (merchant_id, state,
+   score, ...) index, which covers the same filter columns.
 2. Posts, authors and merchants are joined for those ids only; the duplicate counts come from an index on
    stories (original_story_id) for those ids only (without that index each row of a page scans stories).
-3. The total is counted up to `COUNT_CAP + 1` matching rows and no further: `QueuePage.total` is exact up to
+3. The total is counted up to `COUNT_CAP + 1` matching rows in all and no further (the states' ranges are read
+   one after the other until the cap): `QueuePage.total` is exact up to
    1,000; above, it is 1,001 and `QueuePage.capped` / `total_label` ("1,000+") say so. A curator needs
    "more than a thousand" (twenty pages), not the exact figure; counting further costs a page more than
    everything else together once a filter (language, sentiment, platform) is not an index column.
@@ -154,7 +156,7 @@ def _params(
 def _conditions(shape: _Shape, campaign: int) -> list[ColumnElement[bool]]:
     """The campaign and the optional filters. With a merchant filter, the campaign is compared as
     `campaign_id + 0`, which no index serves: the planner then reads the merchant's few stories on the
-    (merchant_id, state) index instead of scanning a campaign's whole queue for them."""
+    (merchant_id, state, ...) index instead of scanning a campaign's whole queue for them."""
     column: Any = Story.campaign_id + 0 if "merchant_id" in shape.optional else Story.campaign_id
     return [column == bindparam(f"c{campaign}"), *(_OPTIONAL[name]() for name in shape.optional)]
 
@@ -214,19 +216,22 @@ def _capped_count(shape: _Shape) -> Select[int]:
         for c in range(shape.campaigns)
         for s in range(shape.states)
     ]
-    counted = union_all(*(select(p.c.id) for p in parts)).subquery() if len(parts) > 1 else parts[0]
-    return select(func.count()).select_from(counted)
+    if len(parts) == 1:
+        return select(func.count()).select_from(parts[0])
+    # The cap applies to the sum too: the parts are read one after the other and the reading stops at the
+    # cap, instead of counting up to the cap in every state.
+    merged = union_all(*(select(p.c.id) for p in parts)).subquery()
+    return select(func.count()).select_from(select(merged.c.id).limit(COUNT_CAP + 1).subquery())
 
 
 def _on_queue_index(query: Select[Any], shape: _Shape) -> Select[Any]:
-    """Read a (campaign, state) range of `ix_stories_queue`, which covers every filter column, whatever the
-    filters: SQLite's planner would otherwise pick the (campaign_id, post_created_at) index for a date range
-    and sort a third of the campaign (700 ms at 1,000,000 stories) instead of reading the first matches in
-    score order (a few ms). A merchant filter keeps its own plan (see `_conditions`). PostgreSQL plans from
-    its statistics and gets no hint."""
-    if "merchant_id" in shape.optional:
-        return query
-    return query.with_hint(Story, "INDEXED BY ix_stories_queue", dialect_name="sqlite")
+    """Read a (campaign, state) range of `ix_stories_queue`, or with a merchant filter a (merchant, state)
+    range of `ix_stories_merchant_queue`, both covering every filter column, whatever the filters: SQLite's
+    planner would otherwise pick the (campaign_id, post_created_at) index for a date range and sort a third
+    of the campaign (700 ms at 1,000,000 stories) instead of reading the first matches in score order (a few
+    ms). PostgreSQL plans from its statistics and gets no hint."""
+    index = "ix_stories_merchant_queue" if "merchant_id" in shape.optional else "ix_stories_queue"
+    return query.with_hint(Story, f"INDEXED BY {index}", dialect_name="sqlite")
 
 
 def _validate(filters: QueueFilters, limit: int, offset: int) -> None:

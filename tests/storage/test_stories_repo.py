@@ -4,6 +4,7 @@ dates, balance warnings), the queue's filters, sorts, pages and capped count, an
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -464,8 +465,8 @@ async def test_bad_queue_requests_say_what_is_wrong(
             await repo.queue_page(session, QueueFilters(**filters), limit=limit)
 
 
-async def test_the_count_stops_past_the_cap(services: Services) -> None:
-    """Rows written directly, as a big queue holds them: 1,002 candidate stories of one author's posts."""
+async def _bulk_stories(services: Services, states: Sequence[str], merchant_id: int | None = None) -> None:
+    """Rows written directly, as a big queue holds them: one story per state given, of one author's posts."""
     campaign = services.campaign_ids["lovelocal"]
     post = make_post(400)
     async with services.sessions.begin() as session:
@@ -473,12 +474,18 @@ async def test_the_count_stops_past_the_cap(services: Services) -> None:
         author_id = await session.scalar(select(PostRow.author_id).where(PostRow.platform_id == post.platform_id))
         bulk = {"platform": "x", "author_id": author_id, "text": "bulk", "created_at": NOW, "collected_at": NOW}
         bulk |= {"updated_at": NOW, "kind": "original", "hashtags": [], "mentions": [], "urls": [], "media": []}
-        await session.execute(insert(PostRow), [{**bulk, "platform_id": f"bulk{i}"} for i in range(repo.COUNT_CAP + 2)])
+        await session.execute(insert(PostRow), [{**bulk, "platform_id": f"bulk{i}"} for i in range(len(states))])
         bulk_ids = (await session.scalars(select(PostRow.id).where(PostRow.text == "bulk"))).all()
-        story = {"campaign_id": campaign, "state": "candidate", "score": 0.5, "score_breakdown": {}, "platform": "x"}
+        story = {"campaign_id": campaign, "score": 0.5, "score_breakdown": {}, "platform": "x"}
         story |= {"language": "fr", "sentiment": "positive", "author_id": author_id, "post_created_at": NOW}
-        story |= {"created_at": NOW, "updated_at": NOW}
-        await session.execute(insert(Story), [{**story, "post_id": pid} for pid in bulk_ids])
+        story |= {"created_at": NOW, "updated_at": NOW, "merchant_id": merchant_id}
+        rows = [{**story, "post_id": pid, "state": state} for pid, state in zip(bulk_ids, states, strict=True)]
+        await session.execute(insert(Story), rows)
+
+
+async def test_the_count_stops_past_the_cap(services: Services) -> None:
+    campaign = services.campaign_ids["lovelocal"]
+    await _bulk_stories(services, ["candidate"] * (repo.COUNT_CAP + 2))
 
     page = await queue(services, campaign_id=campaign, states=("candidate",))
 
@@ -489,6 +496,25 @@ async def test_the_count_stops_past_the_cap(services: Services) -> None:
     assert (await queue(services, states=("candidate", "shortlisted"))).total == repo.COUNT_CAP + 1
     exact = await queue(services, campaign_id=campaign, states=("candidate",), min_score=0.6)
     assert (exact.total, exact.capped, exact.rows) == (0, False, [])
+
+
+async def test_the_cap_holds_for_the_states_together_with_or_without_a_merchant(services: Services) -> None:
+    """600 candidates and 600 shortlisted stories of one merchant: each state is counted exactly, the two
+    together are "1,000+", read from the campaign's index and from the merchant's."""
+    async with services.sessions.begin() as session:
+        shop = await add_merchant(session, "Épicerie Nour", city="Rabat")
+    await _bulk_stories(services, ["candidate"] * 600 + ["shortlisted"] * 600, merchant_id=shop)
+    campaign = services.campaign_ids["lovelocal"]
+    for merchant in ({}, {"merchant_id": shop}):
+        alone = await queue(services, campaign_id=campaign, states=("shortlisted",), **merchant)
+        assert (alone.total, alone.capped) == (600, False)
+        both = await queue(services, campaign_id=campaign, states=("candidate", "shortlisted"), **merchant)
+        assert (both.total, both.capped, len(both.rows)) == (repo.COUNT_CAP + 1, True, 50)
+        assert {row.merchant_id for row in both.rows} == {shop}
+        french = await queue(services, campaign_id=campaign, states=("shortlisted",), language="fr", **merchant)
+        assert french.total == 600
+        arabic = await queue(services, campaign_id=campaign, states=("shortlisted",), language="ar", **merchant)
+        assert (arabic.total, arabic.rows) == (0, [])
 
 
 # --- the story page ------------------------------------------------------------------------------------------
