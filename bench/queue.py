@@ -29,6 +29,7 @@ import aiohttp
 from bench.generate import GeneratorConfig
 from bench.load import load_corpus
 from bench.results import CaseResult
+from service.prefork import default_processes
 from service.settings import default_campaigns
 from storage.engine import create_engine, make_sessionmaker
 from storage.passwords import hash_password
@@ -98,13 +99,17 @@ def _p95(values: list[float]) -> float:
 
 
 @contextmanager
-def _serve(url: str, data_dir: Path) -> Iterator[str]:
+def _serve(url: str, data_dir: Path, processes: int = 1) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LISTENER_")}
     env.update(LISTENER_DATABASE_URL=url, LISTENER_DATA_DIR=str(data_dir), LISTENER_LOG_LEVEL="WARNING")
     env["LISTENER_WEB_LOGIN_ATTEMPTS"] = "1000"  # 32 clients sign in at once from one address
     listener = Path(sys.executable).with_name("listener")
     proc = subprocess.Popen(  # noqa: S603 - our own console script, fixed arguments
-        [str(listener), "serve", "--port", "0"], env=env, stderr=subprocess.PIPE, text=True, cwd=data_dir
+        [str(listener), "serve", "--port", "0", "--processes", str(processes)],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=data_dir,
     )
     try:
         assert proc.stderr is not None
@@ -149,22 +154,32 @@ async def run(quick: bool, tmp: Path, pg_url: str | None) -> list[CaseResult]:
     window = ((now - timedelta(days=10)).date().isoformat(), (now - timedelta(days=3)).date().isoformat())
     queries = queue_queries(random.Random(7), merchants, window)  # noqa: S311 - a reproducible mix, not a secret
     paths = [f"/api/stories?{next(queries)}" for _ in range(requests)]
-    with _serve(url, tmp) as base:
-        await _hammer(base, paths[:CLIENTS], CLIENTS)  # warm-up: connections, sessions, page cache
-        floor, floor_errors = await _hammer(base, ["/api/me"] * requests, CLIENTS)
-        latencies, errors = await _hammer(base, paths, CLIENTS)
-    note = f"{posts:,} posts, {CLIENTS} clients, {requests:,} requests; p50 {quantiles(latencies, n=2)[0]:.0f} ms"
-    if errors or floor_errors:
-        note += f"; {errors + floor_errors} non-200 answers"
-    result: dict[str, Any] = {
-        "name": "queue API p95, sqlite",
-        "unit": "ms",
-        "value": _p95(latencies),
-        "baseline": _p95(floor),
-        "baseline_name": "GET /api/me p95 (session read only), same clients",
-        "max_target": 100.0,
-        "note": note,
-    }
-    if errors:  # a fast error page is no success
-        result["max_target"] = 0.0
-    return [CaseResult(**result)]
+    results = []
+    # One web process (the default), then one per core (`listener serve --processes 0`, how a busy
+    # deployment serves): the target applies to the second, the first shows what the extra processes add.
+    for processes in (1, default_processes()):
+        with _serve(url, tmp, processes) as base:
+            await _hammer(base, paths[:CLIENTS], CLIENTS)  # warm-up: connections, sessions, page cache
+            floor, floor_errors = await _hammer(base, ["/api/me"] * requests, CLIENTS)
+            latencies, errors = await _hammer(base, paths, CLIENTS)
+        note = (
+            f"{posts:,} posts, {CLIENTS} clients, {requests:,} requests, {processes} web process(es); "
+            f"p50 {quantiles(latencies, n=2)[0]:.0f} ms"
+        )
+        if errors or floor_errors:
+            note += f"; {errors + floor_errors} non-200 answers"
+        result: dict[str, Any] = {
+            "name": f"queue API p95, sqlite, {processes} web process{'es' if processes > 1 else ''}",
+            "unit": "ms",
+            "value": _p95(latencies),
+            "baseline": _p95(floor),
+            "baseline_name": "GET /api/me p95 (session read only), same clients",
+            "max_target": 100.0 if processes > 1 or default_processes() == 1 else None,
+            "note": note,
+        }
+        if errors:  # a fast error page is no success
+            result["max_target"] = 0.0
+        results.append(CaseResult(**result))
+        if default_processes() == 1:
+            break
+    return results

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 from collections.abc import Callable, Sequence
 
 from aiohttp import web
@@ -59,7 +60,7 @@ def _run_roles(services: Services) -> tuple[str, ...]:
 
 async def run_process(
     services: Services,
-    listen: tuple[str, int] | None,
+    listen: tuple[str, int] | socket.socket | None,
     *,
     roles: Sequence[str],
     run_in_place: bool = False,
@@ -67,8 +68,9 @@ async def run_process(
     on_ready: Callable[[str | None], None] = lambda url: None,
     stop: asyncio.Event | None = None,
 ) -> bool:
-    """Run a service process until SIGTERM/SIGINT (or `stop`): the web app when `listen` is given, and the
-    worker `roles`. Returns False when the worker had to halt (reaped while alive, a loop failed)."""
+    """Run a service process until SIGTERM/SIGINT (or `stop`): the web app when `listen` is given (an address,
+    or a socket already listening, shared with other processes: service/prefork.py), and the worker `roles`.
+    Returns False when the worker had to halt (reaped while alive, a loop failed)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -79,8 +81,12 @@ async def run_process(
     started = False
     try:
         url = None
-        if runner is not None and listen is not None:
-            url = await _listen(runner, *listen)
+        if runner is not None:
+            if isinstance(listen, socket.socket):
+                await runner.setup()
+                await web.SockSite(runner, listen).start()
+            elif listen is not None:
+                url = await _listen(runner, *listen)
         await runtime.start()
         started = True
         if with_stream:

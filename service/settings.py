@@ -180,6 +180,8 @@ class WebSettings(_Section):
     login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     # A merchant's invitation link works once, for this many days.
     invite_days: int = Field(default=7, ge=1, le=90)
+    # `listener serve`: processes sharing the port (service/prefork.py); 0: one per core.
+    processes: int = Field(default=1, ge=0, le=32)
 
 
 class SchedulerSettings(_Section):

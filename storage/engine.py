@@ -59,7 +59,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
                     f"cannot create the data directory {path.parent}: {exc.strerror} "
                     "(set LISTENER_DATA_DIR to a writable folder)"
                 ) from None
-        engine = create_async_engine(url, echo=echo)
+        engine = create_async_engine(url, echo=echo, pool_size=20, max_overflow=10)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "savepoint", _sqlite_begin_before_savepoint)
         return engine

@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Callable
+
 import click
 
 from jobs.roles import ROLES
 from listener.readiness import source_readiness
+from service import prefork
 from service.cli.main import cli_context, run_async
 from service.serve import run_process, serve
 from service.settings import Settings
@@ -50,14 +54,52 @@ def run_cmd(ctx: click.Context, host: str | None, port: int | None) -> None:
     run_async(_serve(settings, host or settings.web.host, settings.web.port if port is None else port, True))
 
 
+async def _prepare(settings: Settings) -> None:
+    async with open_services(settings):
+        pass
+
+
+async def _serve_child(settings: Settings, sock: socket.socket, ready: Callable[[], None]) -> bool:
+    async with open_services(settings) as services:
+        return await run_process(services, sock, roles=("web",), run_in_place=True, on_ready=lambda _url: ready())
+
+
 @click.command("serve")
 @_host
 @_port
+@click.option(
+    "--processes",
+    type=click.IntRange(0, prefork.MAX_PROCESSES),
+    default=None,
+    help="Web processes sharing the port (default [web] processes, 1; 0: one per core). More than one serves "
+    "more requests at once on a machine with several cores.",
+)
 @click.pass_context
-def serve_cmd(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Run the web app alone (no scheduled jobs)."""
+def serve_cmd(ctx: click.Context, host: str | None, port: int | None, processes: int | None) -> None:
+    """Run the web app alone (no scheduled jobs), in one process or several sharing the port."""
     settings = cli_context(ctx).settings
-    run_async(_serve(settings, host or settings.web.host, settings.web.port if port is None else port, False))
+    host, port = host or settings.web.host, settings.web.port if port is None else port
+    count = settings.web.processes if processes is None else processes
+    count = count or prefork.default_processes()
+    if count == 1:
+        run_async(_serve(settings, host, port, False))
+        return
+    sock = prefork.listening_socket(host, port)
+    url = prefork.url_of(sock, host)
+    # Once, before forking: a fresh database is created (and the campaigns synced) by one process, not raced
+    # by all; the loop and the engine are closed again, so the children start with no thread to inherit.
+    run_async(_prepare(settings))
+
+    def child(shared: socket.socket, ready: Callable[[], None]) -> int:
+        return 0 if run_async(_serve_child(settings, shared, ready)) else 1
+
+    def announce() -> None:
+        click.echo(f"campaign-listener web app listening on {url} ({count} processes; Ctrl-C to stop)", err=True)
+
+    code = prefork.Supervisor(sock, count, child).run(announce)
+    sock.close()
+    click.echo("stopped cleanly" if code == 0 else "stopped: a web process failed (see the log above)", err=True)
+    ctx.exit(code)
 
 
 async def _work(settings: Settings, roles: tuple[str, ...], host: str, port: int) -> bool:
