@@ -59,12 +59,12 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
                     f"cannot create the data directory {path.parent}: {exc.strerror} "
                     "(set LISTENER_DATA_DIR to a writable folder)"
                 ) from None
-        # A fixed pool of 8 connections, kept open: past that, requests wait for one. SQLAlchemy's default (5
-        # kept, 10 more opened and closed on demand) made every request beyond five open a connection (a
-        # thread, the schema parsed, a cold cache); and more queries at once than a few per core only
-        # contend (measured: 32 clients on the queue API, 2 cores: 340 requests/s with 20 connections per
-        # process, 400 with 8).
-        engine = create_async_engine(url, echo=echo, pool_size=8, max_overflow=0)
+        # A fixed pool of 5 connections, kept open: past that, a request waits for one. SQLAlchemy's default
+        # (5 kept, 10 more opened and closed on demand) made every request beyond five open a connection (a
+        # thread, the schema parsed, a cold cache), and more queries at once than a couple per core only
+        # contend: on 2 cores, 32 clients on the queue API were served as fast with 5 as with 8 or 20 (and
+        # every kept connection holds its own cache and prepared statements: memory).
+        engine = create_async_engine(url, echo=echo, pool_size=5, max_overflow=0)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "savepoint", _sqlite_begin_before_savepoint)
         return engine

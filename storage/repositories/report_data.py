@@ -174,9 +174,11 @@ def decode_cell(cell: int, languages: Sequence[str]) -> tuple[int, str, str, str
 
 
 # SQLite, for the report's connections only (`tune`, `untune`): the temporary table in memory, and a cache
-# and memory map large enough for one scan of a week's index ranges instead of the default 2 MB cache.
-_SQLITE_TUNING = ("PRAGMA temp_store = MEMORY", "PRAGMA cache_size = -131072", "PRAGMA mmap_size = 2147483648")
-_SQLITE_DEFAULTS = ("PRAGMA temp_store = DEFAULT", "PRAGMA cache_size = -2000", "PRAGMA mmap_size = 0")
+# large enough for one scan of a week's index ranges instead of the default 2 MB, shared out between the
+# parts that read at once (no memory map: each connection would map the same pages again, and a process's
+# resident memory counts every mapping).
+_SQLITE_CACHE_KB = 131_072
+_SQLITE_DEFAULTS = ("PRAGMA temp_store = DEFAULT", "PRAGMA cache_size = -2000")
 
 # SQLite: the latest snapshot's row id by one descent of the (post_id, taken_at) index per post, then its
 # figures by row id. PostgreSQL: the same as a LATERAL subquery.
@@ -272,12 +274,12 @@ async def drop_week(session: AsyncSession) -> None:
     await _drop(session)
 
 
-async def tune(session: AsyncSession) -> None:
-    """SQLite: memory for the report on this connection (`untune` restores the defaults). Outside any
-    transaction: SQLite refuses to move temporary storage inside one."""
+async def tune(session: AsyncSession, parts: int = 1) -> None:
+    """SQLite: memory for the report on this connection, one of `parts` reading at once (`untune` restores
+    the defaults). Outside any transaction: SQLite refuses to move temporary storage inside one."""
     if _dialect(session) != "postgresql":
-        for pragma in _SQLITE_TUNING:
-            await session.execute(text(pragma))
+        await session.execute(text("PRAGMA temp_store = MEMORY"))
+        await session.execute(text(f"PRAGMA cache_size = -{_SQLITE_CACHE_KB // max(1, parts)}"))
 
 
 async def untune(session: AsyncSession) -> None:

@@ -91,7 +91,7 @@ async def consistent_sessions(
             yield opened
             return
         for session in opened:
-            await repo.tune(session)
+            await repo.tune(session, len(opened))
             # Python's sqlite3 runs a SELECT outside any transaction (a snapshot per statement): BEGIN
             # explicitly, then read once, so that every connection's snapshot starts now, together.
             await (await session.connection()).exec_driver_sql("BEGIN")
