@@ -14,6 +14,7 @@ harmless: only the run that inserted the report sends it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -175,7 +176,11 @@ async def compute(services: Services, slug: str, week: IsoWeek, *, now: datetime
     key = services.pseudonym_key()
     top = services.settings.reports.top
     count = services.settings.reports.parallel or parts.default_parts()
-    async with parts.consistent_sessions(services.sessions, count) as opened:
+    # One report reads at a time in a process. Its parts take connections one after another: two reports
+    # due at the same minute (campaigns sharing a time zone) could each hold some and wait for the rest of
+    # a small pool (SQLite's 5) until both time out; and each report keeps every core busy already.
+    lock = services.extras.setdefault("report_lock", asyncio.Lock())
+    async with lock, parts.consistent_sessions(services.sessions, count) as opened:
         previous = await _previous_headline(opened, campaign_id, window, report_languages(services))
         material = await _material(services, opened, campaign_id, window, top)
     return assemble(

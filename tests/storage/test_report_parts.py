@@ -5,6 +5,9 @@ the best posts in the report's order."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -103,3 +106,17 @@ def test_merging_adds_counts_and_keeps_the_best_posts_in_order() -> None:
     assert merged.discovered == [DiscoveredRow(4, "Le Fournil", seen, "new", 3)]
     # Most engagements first, ties by post id: as one pass's ORDER BY would give.
     assert [p.post_id for p in merged.top_posts] == [2, 10, 3]
+
+
+async def test_two_reports_due_at_once_do_not_starve_a_small_pool(
+    services: Services, settings_for: Callable[..., Settings], db_url: str
+) -> None:
+    """Four parts each, two campaigns' reports at the same minute: on SQLite's pool of five connections, two
+    reports taking their parts' connections side by side would each wait for the rest until both time out."""
+    await seed(services)
+    four = dataclasses.replace(services, settings=settings_for(db_url, **ENV, LISTENER_REPORTS_PARALLEL="4"), extras={})
+    week = IsoWeek.parse(WEEK)
+    both = asyncio.gather(report.compute(four, SLUG, week, now=NOW), report.compute(four, "lovelocal", week, now=NOW))
+    ours, other = await asyncio.wait_for(both, timeout=20)  # the pool would give up only after 30 s
+    assert ours["headline"]["posts"] == 28
+    assert other["headline"]["posts"] == 0
