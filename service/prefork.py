@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
-from service.serve import SHUTDOWN_GRACE_SECONDS
+from service.serve import SHUTDOWN_GRACE_SECONDS, listen_error, url_host
 
 log = logging.getLogger(__name__)
 
@@ -51,20 +51,17 @@ def default_processes() -> int:
 
 def listening_socket(host: str, port: int) -> socket.socket:
     """The bound, listening socket every child accepts on; OSError with the fix on failure."""
-    shown = f"[{host}]" if ":" in host else host
     try:
         family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
         sock = socket.create_server(address, family=family, backlog=1024)
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise OSError(f"cannot listen on {shown}:{port}: {reason} (choose another with --port)") from None
+        raise listen_error(host, port, exc) from None
     sock.setblocking(False)
     return sock
 
 
 def url_of(sock: socket.socket, host: str) -> str:
-    shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{sock.getsockname()[1]}"
+    return f"http://{url_host(host)}:{sock.getsockname()[1]}"
 
 
 class Supervisor:

@@ -110,15 +110,24 @@ async def run_process(
     return not runtime.halted.is_set()
 
 
+def url_host(host: str) -> str:
+    """`host` as it goes in a URL: an IPv6 literal in brackets (http://[::1]:8080), or the port reads as part
+    of it."""
+    return f"[{host}]" if ":" in host else host
+
+
+def listen_error(host: str, port: int, exc: OSError) -> OSError:
+    """The one line an operator gets when the port cannot be bound."""
+    reason = exc.strerror or str(exc)
+    return OSError(f"cannot listen on {url_host(host)}:{port}: {reason} (choose another with --port)")
+
+
 async def _listen(runner: web.AppRunner, host: str, port: int) -> str:
     await runner.setup()
     site = web.TCPSite(runner, host, port)
-    # An IPv6 literal goes in brackets in a URL (http://[::1]:8080), or the port reads as part of it.
-    shown = f"[{host}]" if ":" in host else host
     try:
         await site.start()
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise OSError(f"cannot listen on {shown}:{port}: {reason} (choose another with --port)") from None
+        raise listen_error(host, port, exc) from None
     bound = runner.addresses[0]
-    return f"http://{shown}:{bound[1]}"
+    return f"http://{url_host(host)}:{bound[1]}"
