@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.settings import Settings
+from storage.sqlite_reader import SqliteReader
 
 
 @dataclass
@@ -27,6 +28,9 @@ class Services:
     # This process's row in `workers` once registered (jobs.worker): leases carry it, so they come back the
     # moment the process is known dead.
     worker_id: str | None = None
+    # Plain read-only connections for the web app's hottest reads on SQLite (storage.sqlite_reader); None on
+    # PostgreSQL, where those reads go through `sessions`.
+    reader: SqliteReader | None = None
 
     def pseudonym_key(self) -> bytes:
         """The HMAC key of `storage.pseudonyms`: derived from LISTENER_SECRET_KEY when it is set (every

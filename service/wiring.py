@@ -16,6 +16,7 @@ from service.settings import Settings
 from storage.engine import create_engine, make_sessionmaker, redact_url
 from storage.migrate import SchemaState, ensure_schema
 from storage.repositories.campaigns import sync_campaigns
+from storage.sqlite_reader import reader_for
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,11 @@ async def open_services(
         sessions = make_sessionmaker(engine)
         async with sessions.begin() as session:
             campaign_ids = await sync_campaigns(session, settings.campaigns)
-        yield Services(settings=settings, engine=engine, sessions=sessions, campaign_ids=campaign_ids)
+        reader = reader_for(settings.database_url)
+        try:
+            yield Services(settings, engine, sessions, campaign_ids, reader=reader)
+        finally:
+            if reader is not None:
+                reader.close()
     finally:
         await engine.dispose()

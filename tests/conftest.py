@@ -27,6 +27,7 @@ from storage.engine import create_engine, make_sessionmaker
 from storage.migrate import head_revision, schema_state, upgrade
 from storage.models import Base
 from storage.repositories.campaigns import sync_campaigns
+from storage.sqlite_reader import reader_for
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -198,8 +199,12 @@ async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
 
 
 @pytest.fixture
-async def services(settings: Settings, engine: AsyncEngine) -> Services:
+async def services(settings: Settings, engine: AsyncEngine) -> AsyncIterator[Services]:
+    """What `open_services` gives a process, on the test's database: a SQLite one comes with its reader."""
     sessions = make_sessionmaker(engine)
     async with sessions.begin() as session:
         ids = await sync_campaigns(session, settings.campaigns)
-    return Services(settings=settings, engine=engine, sessions=sessions, campaign_ids=ids)
+    reader = reader_for(settings.database_url)
+    yield Services(settings=settings, engine=engine, sessions=sessions, campaign_ids=ids, reader=reader)
+    if reader is not None:
+        reader.close()

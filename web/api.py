@@ -75,8 +75,7 @@ async def list_stories(request: web.Request) -> web.StreamResponse:
     filters = queue_filters(request.query, services.campaign_ids)
     limit, offset = paging(request.query)
     try:
-        async with services.sessions() as session:
-            page = await repo.queue_page(session, filters, limit=limit, offset=offset)
+        page = await curation.queue_page(services, filters, limit, offset)
     except ValueError as exc:
         raise bad(str(exc)) from None
     return json_response(page_json(page, _slugs(request), limit, offset))

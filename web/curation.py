@@ -7,6 +7,7 @@ Handlers parse their input (web/params.py), call one of these, and present the r
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -45,6 +46,19 @@ def conflict(message: str) -> web.HTTPConflict:
 
 def no_story(story_id: int) -> web.HTTPNotFound:
     return web.HTTPNotFound(text=f"there is no story #{story_id}")
+
+
+async def queue_page(services: Services, filters: repo.QueueFilters, limit: int, offset: int) -> repo.QueuePage:
+    """One page of the queue, for the queue page and the API; ValueError on a filter the repository refuses.
+    On SQLite it is read on a reader thread in one hop (storage.sqlite_reader), elsewhere in a session."""
+    reader = services.reader
+    if reader is not None:
+        dialect = services.engine.dialect
+        return await reader.run(
+            functools.partial(repo.queue_page_sqlite, dialect=dialect, filters=filters, limit=limit, offset=offset)
+        )
+    async with services.sessions() as session:
+        return await repo.queue_page(session, filters, limit=limit, offset=offset)
 
 
 async def story_campaign(services: Services, story_id: int) -> StoryCampaign:

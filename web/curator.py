@@ -54,8 +54,7 @@ async def queue(request: web.Request) -> web.StreamResponse:
     filters = queue_filters(query, services.campaign_ids, default_states=defaults)
     limit, offset = paging(query, default_limit=PAGE_SIZE)
     try:
-        async with services.sessions() as session:
-            page = await repo.queue_page(session, filters, limit=limit, offset=offset)
+        page = await curation.queue_page(services, filters, limit, offset)
     except ValueError as exc:  # a filter the repository refuses (paging and states are checked already)
         raise web.HTTPBadRequest(text=str(exc)) from None
     campaigns = services.settings.campaigns

@@ -44,7 +44,14 @@ from storage.repositories.story_featuring import (
     iso_weeks,
     rotation_report,
 )
-from storage.repositories.story_queue import COUNT_CAP, QueueFilters, QueuePage, QueueRow, queue_page
+from storage.repositories.story_queue import (
+    COUNT_CAP,
+    QueueFilters,
+    QueuePage,
+    QueueRow,
+    queue_page,
+    queue_page_sqlite,
+)
 from storage.repositories.story_rights import (
     RightsRequestResult,
     expire_rights,
@@ -96,6 +103,7 @@ __all__ = [
     "has_hashtag",
     "iso_weeks",
     "queue_page",
+    "queue_page_sqlite",
     "reply_url",
     "repost_originals",
     "request_rights",

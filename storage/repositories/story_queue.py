@@ -30,6 +30,7 @@ lists them under their original.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -336,15 +337,21 @@ def _compiled(shape: _Shape, dialect: Dialect, count_only: bool) -> _Compiled:
     return found
 
 
-async def _fetch(session: AsyncSession, statement: _Compiled, params: dict[str, Any]) -> list[Any]:
-    """Run a compiled statement on the session's connection, skipping SQLAlchemy's per-execution work (cache
-    key, result processing): a page is a hot path. SQLite reads go straight to aiosqlite (one thread hop
-    with the rows), inside the session's transaction."""
+def _values(statement: _Compiled, params: dict[str, Any]) -> list[Any]:
+    """The statement's positional parameters, converted as the driver needs them."""
     values = []
     for name in statement.names:
         value = params[name] if name in params else statement.fixed[name]
         convert = statement.bind.get(name)
         values.append(convert(value) if convert and value is not None else value)
+    return values
+
+
+async def _fetch(session: AsyncSession, statement: _Compiled, params: dict[str, Any]) -> list[Any]:
+    """Run a compiled statement on the session's connection, skipping SQLAlchemy's per-execution work (cache
+    key, result processing): a page is a hot path. SQLite reads go straight to aiosqlite (one thread hop
+    with the rows), inside the session's transaction."""
+    values = _values(statement, params)
     conn = await session.connection()
     if conn.dialect.name == "sqlite":
         raw = (await conn.get_raw_connection()).driver_connection
@@ -353,13 +360,42 @@ async def _fetch(session: AsyncSession, statement: _Compiled, params: dict[str, 
     return list((await conn.exec_driver_sql(statement.sql, tuple(values))).all())
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """One page's statements and bound values, decided before anything is read."""
+
+    page: _Compiled
+    count: _Compiled  # the capped total alone, for a page past the last
+    params: dict[str, Any]
+    offset: int
+
+
+def _plan(filters: QueueFilters, campaigns: Sequence[int], dialect: Dialect, limit: int, offset: int) -> _Plan:
+    states = list(dict.fromkeys(filters.states)) or [s.value for s in StoryState]
+    shape = _shape(filters, campaigns, states)
+    params = _params(filters, campaigns, states, limit, offset)
+    return _Plan(_compiled(shape, dialect, False), _compiled(shape, dialect, True), params, offset)
+
+
+def _total(plan: _Plan, rows: list[Any]) -> int | None:
+    """The capped total, which every row of a page carries; None past the last page (count it alone)."""
+    if rows:
+        return min(int(rows[0][-1]), COUNT_CAP + 1)
+    return 0 if plan.offset == 0 else None
+
+
+def _counted(rows: Sequence[Any]) -> int:
+    return min(int(rows[0][0] or 0), COUNT_CAP + 1)
+
+
 async def queue_page(session: AsyncSession, filters: QueueFilters, *, limit: int = 50, offset: int = 0) -> QueuePage:
     """One page of the queue (see the module notes for why it stays fast); ValueError on a bad filter.
 
     One statement: the page's ids from the index-ordered streams, joined to their posts, authors and
     merchants, with the duplicate counts and the capped total as subqueries. Statements are built and
     compiled once per shape of filters (which filters are set, how many campaigns and states, the sort) and
-    dialect, and run on the driver, which keeps the Python side of a page to a fraction of a millisecond."""
+    dialect, and run on the driver, which keeps the Python side of a page to a fraction of a millisecond.
+    On SQLite the web app reads through `queue_page_sqlite` instead (the same statements, one thread hop)."""
     _validate(filters, limit, offset)
     if filters.campaign_id is not None:
         campaigns = [filters.campaign_id]
@@ -367,17 +403,36 @@ async def queue_page(session: AsyncSession, filters: QueueFilters, *, limit: int
         campaigns = list((await session.scalars(select(Campaign.id).order_by(Campaign.id))).all())
     if not campaigns:
         return QueuePage([], 0)
-    states = list(dict.fromkeys(filters.states)) or [s.value for s in StoryState]
-    shape = _shape(filters, campaigns, states)
-    params = _params(filters, campaigns, states, limit, offset)
-    dialect = session.get_bind().dialect
-    page = _compiled(shape, dialect, count_only=False)
-    rows = await _fetch(session, page, params)
-    if rows:
-        total = int(rows[0][-1])
-    elif offset == 0:
-        total = 0
-    else:  # past the last page: count on its own
-        counted = await _fetch(session, _compiled(shape, dialect, count_only=True), params)
-        total = int(counted[0][0] or 0)
-    return QueuePage([_queue_row(r, page.when) for r in rows], min(total, COUNT_CAP + 1))
+    plan = _plan(filters, campaigns, session.get_bind().dialect, limit, offset)
+    rows = await _fetch(session, plan.page, plan.params)
+    total = _total(plan, rows)
+    if total is None:
+        total = _counted(await _fetch(session, plan.count, plan.params))
+    return QueuePage([_queue_row(r, plan.page.when) for r in rows], total)
+
+
+_CAMPAIGNS = "SELECT id FROM campaigns ORDER BY id"
+
+
+def queue_page_sqlite(
+    conn: sqlite3.Connection, dialect: Dialect, filters: QueueFilters, *, limit: int = 50, offset: int = 0
+) -> QueuePage:
+    """`queue_page` on a plain sqlite3 connection in autocommit mode (storage.sqlite_reader), for a reader
+    thread: the same statements and rows, every statement in one read transaction (one snapshot)."""
+    _validate(filters, limit, offset)
+    conn.execute("BEGIN")
+    try:
+        if filters.campaign_id is not None:
+            campaigns = [filters.campaign_id]
+        else:
+            campaigns = [row[0] for row in conn.execute(_CAMPAIGNS)]
+        if not campaigns:
+            return QueuePage([], 0)
+        plan = _plan(filters, campaigns, dialect, limit, offset)
+        rows = conn.execute(plan.page.sql, _values(plan.page, plan.params)).fetchall()
+        total = _total(plan, rows)
+        if total is None:
+            total = _counted(conn.execute(plan.count.sql, _values(plan.count, plan.params)).fetchall())
+    finally:
+        conn.execute("COMMIT")  # nothing was written: this only ends the snapshot
+    return QueuePage([_queue_row(r, plan.page.when) for r in rows], total)

@@ -4,6 +4,7 @@ dates, balance warnings), the queue's filters, sorts, pages and capped count, an
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -370,8 +371,20 @@ async def test_undoing_a_feature_clears_its_window(services: Services) -> None:
 
 
 async def queue(services: Services, **filters: Any) -> repo.QueuePage:
+    """The page read in a session and, on SQLite, by the web app's reader thread too: both must agree."""
+    limit, offset = filters.pop("limit", 50), filters.pop("offset", 0)
     async with services.sessions() as session:
-        return await repo.queue_page(session, QueueFilters(**filters), limit=filters.pop("limit", 50))
+        page = await repo.queue_page(session, QueueFilters(**filters), limit=limit, offset=offset)
+    if services.reader is not None:
+        read = functools.partial(
+            repo.queue_page_sqlite,
+            dialect=services.engine.dialect,
+            filters=QueueFilters(**filters),
+            limit=limit,
+            offset=offset,
+        )
+        assert await services.reader.run(read) == page
+    return page
 
 
 async def test_queue_filters(services: Services) -> None:
@@ -440,10 +453,10 @@ async def test_queue_sorts_and_pages(services: Services) -> None:
     engaged = (await queue(services, sort="engagement")).rows
     assert [r.likes for r in engaged] == [1000, 40, 12, 7, 3, 0]
 
-    async with services.sessions() as session:
-        first = await repo.queue_page(session, QueueFilters(sort="newest"), limit=4)
-        second = await repo.queue_page(session, QueueFilters(sort="newest"), limit=4, offset=4)
-    assert (first.total, second.total) == (6, 6)
+    first = await queue(services, sort="newest", limit=4)
+    second = await queue(services, sort="newest", limit=4, offset=4)
+    past = await queue(services, sort="newest", limit=4, offset=8)
+    assert (first.total, second.total, past.total, past.rows) == (6, 6, 6, [])
     assert [r.story_id for r in first.rows + second.rows] == [r.story_id for r in newest]
     assert not first.capped
     assert first.total_label == "6"
