@@ -11,6 +11,9 @@ worker registration, and supervises them:
 - a child that dies on its own is replaced, unless it died within `STARTUP_SECONDS` of starting (a broken
   configuration or database would otherwise fork forever): then every child is stopped and the parent exits 1.
 
+The children take turns at accepting (service/balance.py): a client that keeps its connection open stays with
+the process that accepted it, so the connections are shared out evenly instead of wherever the kernel woke.
+
 The children hold no state of their own that others need: sessions, sign-in failures, CSRF and everything else
 live in the database. What a process caches (web/session_cache.py: a session for up to 5 s) means a sign-out
 handled by one process is seen by the others within those seconds.
@@ -31,6 +34,7 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
+from service.balance import Seat, Slots
 from service.serve import SHUTDOWN_GRACE_SECONDS, listen_error, url_host
 
 log = logging.getLogger(__name__)
@@ -39,7 +43,8 @@ STARTUP_SECONDS = 10.0  # a child dying sooner than this after its start stops t
 READY_TIMEOUT = 120.0  # opening the database and migrating checks take seconds; more means something is wrong
 MAX_PROCESSES = 32
 
-Child = Callable[[socket.socket, Callable[[], None]], int]
+# child(socket, ready, seat): seat is the child's place in the supervisor's `Slots` (service/balance.py).
+Child = Callable[[socket.socket, Callable[[], None], Seat], int]
 
 
 def default_processes() -> int:
@@ -65,18 +70,20 @@ def url_of(sock: socket.socket, host: str) -> str:
 
 
 class Supervisor:
-    """Forks `processes` children running `child(sock, ready)` and keeps them running until told to stop."""
+    """Forks `processes` children running `child(sock, ready, seat)` and keeps them running until told to stop;
+    a replacement takes the seat of the child it replaces."""
 
     def __init__(self, sock: socket.socket, processes: int, child: Child) -> None:
         self.sock = sock
         self.processes = processes
         self.child = child
-        self.children: dict[int, float] = {}  # pid -> started (monotonic)
+        self.children: dict[int, tuple[float, int]] = {}  # pid -> (started (monotonic), seat index)
+        self.slots = Slots(processes)  # before any fork: every child maps the same pages
         self.stopping = False
         self.failed = False
         self._ready_read, self._ready_write = os.pipe()
 
-    def _spawn(self) -> None:
+    def _spawn(self, index: int) -> None:
         pid = os.fork()
         if pid == 0:  # the child: never returns into the parent's code
             code = 1
@@ -84,12 +91,12 @@ class Supervisor:
                 for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM):
                     signal.signal(sig, signal.SIG_DFL)
                 os.close(self._ready_read)
-                code = self.child(self.sock, self._say_ready)
+                code = self.child(self.sock, self._say_ready, Seat(self.slots, index))
             except BaseException:  # a child must end here (os._exit) whatever happened; it is logged
                 log.exception("web process %d failed", os.getpid())
             finally:
                 os._exit(code)
-        self.children[pid] = time.monotonic()
+        self.children[pid] = (time.monotonic(), index)
 
     def _say_ready(self) -> None:
         os.write(self._ready_write, b".")
@@ -133,8 +140,8 @@ class Supervisor:
         previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         previous[signal.SIGALRM] = signal.signal(signal.SIGALRM, self._kill)
         try:
-            for _ in range(self.processes):
-                self._spawn()
+            for index in range(self.processes):
+                self._spawn(index)
             if self._wait_ready():
                 on_ready()
             elif not self.stopping:
@@ -153,9 +160,11 @@ class Supervisor:
     def _supervise(self) -> None:
         while self.children:
             pid, status = os.wait()  # retried after our signal handlers run (PEP 475)
-            started = self.children.pop(pid, None)
-            if started is None:
+            child = self.children.pop(pid, None)
+            if child is None:
                 continue
+            started, index = child
+            self.slots.set(index, -1)  # gone: the others no longer leave connections to it
             code = os.waitstatus_to_exitcode(status)
             if self.stopping:
                 self.failed = self.failed or code != 0
@@ -166,4 +175,4 @@ class Supervisor:
                 self._stop(signal.SIGTERM, None)
                 continue
             log.error("web process %d ended with %d: starting another", pid, code)
-            self._spawn()
+            self._spawn(index)

@@ -19,6 +19,7 @@ from aiohttp import web
 from jobs.services import Services
 from jobs.stream import XStreamTask, start_stream
 from jobs.worker import WorkerRuntime
+from service.balance import BalancedSite, Seat
 from web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ async def run_process(
     with_stream: bool = False,
     on_ready: Callable[[str | None], None] = lambda url: None,
     stop: asyncio.Event | None = None,
+    seat: Seat | None = None,
 ) -> bool:
     """Run a service process until SIGTERM/SIGINT (or `stop`): the web app when `listen` is given (an address,
     or a socket already listening, shared with other processes: service/prefork.py), and the worker `roles`.
@@ -84,7 +86,9 @@ async def run_process(
         if runner is not None:
             if isinstance(listen, socket.socket):
                 await runner.setup()
-                await web.SockSite(runner, listen).start()
+                # One of several processes on one socket: they take turns (service/balance.py).
+                site = web.SockSite(runner, listen) if seat is None else BalancedSite(runner, listen, seat)
+                await site.start()
             elif listen is not None:
                 url = await _listen(runner, *listen)
         await runtime.start()

@@ -11,6 +11,7 @@ import click
 from jobs.roles import ROLES
 from listener.readiness import source_readiness
 from service import prefork
+from service.balance import Seat
 from service.cli.main import cli_context, run_async
 from service.serve import run_process, serve
 from service.settings import Settings
@@ -59,9 +60,11 @@ async def _prepare(settings: Settings) -> None:
         pass
 
 
-async def _serve_child(settings: Settings, sock: socket.socket, ready: Callable[[], None]) -> bool:
+async def _serve_child(settings: Settings, sock: socket.socket, ready: Callable[[], None], seat: Seat) -> bool:
     async with open_services(settings) as services:
-        return await run_process(services, sock, roles=("web",), run_in_place=True, on_ready=lambda _url: ready())
+        return await run_process(
+            services, sock, roles=("web",), run_in_place=True, on_ready=lambda _url: ready(), seat=seat
+        )
 
 
 @click.command("serve")
@@ -90,8 +93,8 @@ def serve_cmd(ctx: click.Context, host: str | None, port: int | None, processes:
     # by all; the loop and the engine are closed again, so the children start with no thread to inherit.
     run_async(_prepare(settings))
 
-    def child(shared: socket.socket, ready: Callable[[], None]) -> int:
-        return 0 if run_async(_serve_child(settings, shared, ready)) else 1
+    def child(shared: socket.socket, ready: Callable[[], None], seat: Seat) -> int:
+        return 0 if run_async(_serve_child(settings, shared, ready, seat)) else 1
 
     def announce() -> None:
         click.echo(f"campaign-listener web app listening on {url} ({count} processes; Ctrl-C to stop)", err=True)
