@@ -20,6 +20,7 @@ from jobs.services import Services
 from jobs.stream import XStreamTask, start_stream
 from jobs.worker import WorkerRuntime
 from service.balance import BalancedSite, Seat
+from storage.sqlite_reader import INLINE_BUDGET_SECONDS
 from web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -86,8 +87,11 @@ async def run_process(
         if runner is not None:
             if isinstance(listen, socket.socket):
                 await runner.setup()
-                # One of several processes on one socket: they take turns (service/balance.py).
+                # One of several processes on one socket: they take turns (service/balance.py), and each has the
+                # cores' share its loop keeps busy, so short reads run on the loop (storage/sqlite_reader.py).
                 site = web.SockSite(runner, listen) if seat is None else BalancedSite(runner, listen, seat)
+                if seat is not None and services.reader is not None:
+                    services.reader.inline(INLINE_BUDGET_SECONDS)
                 await site.start()
             elif listen is not None:
                 url = await _listen(runner, *listen)

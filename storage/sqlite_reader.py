@@ -14,6 +14,13 @@ same busy timeout as the engine's connections. The connections read what is comm
 
 Threads and connections are created on first use, never at construction, so a pre-fork parent that built
 its services and closed them hands no thread or open file to its children.
+
+In a process that is one of several web processes sharing the cores (`listener serve --processes N`), the
+thread crossing is pure overhead: every core already runs an event loop. There `inline(budget)` makes reads
+run on the event loop's own thread, on a connection of their own, for at most `budget` seconds of SQLite
+work: a read still running then is interrupted (a progress handler) and run again on a reader thread, so a
+slow read (a rare filter value that scans a whole queue) never holds the loop for longer than the budget.
+Measured at 1,000,000 posts with 2 processes: a quarter less server CPU per queue page.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -34,6 +42,13 @@ T = TypeVar("T")
 # cores; more threads only queue for the lock to build their rows (measured: 2 and 4 serve the queue alike).
 THREADS = 2
 BUSY_TIMEOUT_MS = 10_000
+# What a read may hold an event loop for: a queue page takes 0.5-2.5 ms of SQLite work at 1,000,000 stories.
+INLINE_BUDGET_SECONDS = 0.01
+_PROGRESS_STEPS = 1_000  # SQLite instructions between two looks at the clock (a few microseconds)
+
+
+class _OverBudget(Exception):
+    """An inline read ran past its budget and was interrupted."""
 
 
 class SqliteReader:
@@ -45,6 +60,11 @@ class SqliteReader:
         self._connections: list[sqlite3.Connection] = []
         self._executor: ThreadPoolExecutor | None = None
         self._closed = False
+        self._budget = 0.0  # > 0: reads start inline (see the module notes)
+
+    def inline(self, budget_seconds: float) -> None:
+        """Run reads on the calling thread first, each for at most `budget_seconds` of SQLite work."""
+        self._budget = budget_seconds
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -59,6 +79,26 @@ class SqliteReader:
             self._local.conn = conn
         return conn
 
+    def _call_within(self, fn: Callable[[sqlite3.Connection], T], budget: float) -> T:
+        conn = self._connection()
+        deadline = time.perf_counter() + budget
+        over = False
+
+        def check() -> int:
+            nonlocal over
+            over = over or time.perf_counter() > deadline
+            return 1 if over else 0  # non-zero interrupts the statement
+
+        conn.set_progress_handler(check, _PROGRESS_STEPS)
+        try:
+            return self._call(fn)
+        except sqlite3.OperationalError:
+            if over:
+                raise _OverBudget from None
+            raise
+        finally:
+            conn.set_progress_handler(None, 0)
+
     def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         conn = self._connection()
         try:
@@ -68,13 +108,18 @@ class SqliteReader:
                 conn.rollback()
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """`fn(connection)` on a reader thread; its result or its exception."""
+        """`fn(connection)` on a reader thread (first inline, after `inline()`); its result or its exception."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("the SQLite reader is closed")
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="sqlite-reader")
             executor = self._executor
+        if self._budget > 0:
+            try:
+                return self._call_within(fn, self._budget)
+            except _OverBudget:
+                pass  # too long for the loop's thread: again, on a reader thread
         return await asyncio.get_running_loop().run_in_executor(executor, self._call, fn)
 
     def close(self) -> None:

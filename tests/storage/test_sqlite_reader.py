@@ -76,3 +76,46 @@ def test_only_sqlite_files_get_a_reader(tmp_path: Path) -> None:
     assert reader_for("sqlite+aiosqlite:///:memory:") is None
     assert reader_for("postgresql+asyncpg://u@127.0.0.1/db") is None
     assert isinstance(reader_for(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"), SqliteReader)
+
+
+# A read that runs as long as SQLite is let run: it counts to ten million, one row at a time.
+_SLOW = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000000) SELECT max(i) FROM n"
+
+
+async def test_inline_reads_run_on_the_calling_thread(reader: SqliteReader) -> None:
+    reader.inline(1.0)
+    assert await reader.run(lambda conn: threading.current_thread() is threading.main_thread())
+    assert await reader.run(_campaign_count) == 0
+
+
+async def test_an_inline_read_over_its_budget_is_run_again_on_a_reader_thread(reader: SqliteReader) -> None:
+    reader.inline(0.002)
+    ran_on: list[str] = []
+
+    def slow(conn: sqlite3.Connection) -> int:
+        ran_on.append(threading.current_thread().name)
+        conn.execute("BEGIN")
+        return int(conn.execute(_SLOW).fetchone()[0])
+
+    assert await reader.run(slow) == 10_000_000  # the whole answer, from the second run
+    assert ran_on[0] == threading.main_thread().name
+    assert ran_on[1].startswith("sqlite-reader")
+    assert len(ran_on) == 2
+    # the loop thread's connection was left clean: no snapshot open, no handler left to interrupt the next
+    assert await reader.run(
+        lambda conn: (threading.current_thread() is threading.main_thread(), conn.in_transaction)
+    ) == (True, False)
+
+
+async def test_an_inline_read_that_fails_by_itself_is_not_run_again(reader: SqliteReader) -> None:
+    reader.inline(1.0)
+    calls = 0
+
+    def broken(conn: sqlite3.Connection) -> None:
+        nonlocal calls
+        calls += 1
+        conn.execute("SELECT * FROM no_such_table")
+
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        await reader.run(broken)
+    assert calls == 1
