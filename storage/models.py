@@ -290,12 +290,26 @@ class Story(Base):
     __tablename__ = "stories"
     __table_args__ = (
         UniqueConstraint("post_id", "campaign_id"),
-        # The queue's index: each (campaign, state) range in score order, covering the filter columns so a
-        # filtered page and its capped count are read from the index alone, never from the table rows.
+        # The queue's indexes (storage/repositories/story_queue.py), each covering the filter columns so that
+        # a filtered page and its capped count are read from the index alone, never from the table rows:
+        # each (campaign, state) range in score order, and in date order (the newest / oldest sorts)...
         Index(
             "ix_stories_queue", "campaign_id", "state", "score", "language", "sentiment", "platform", "post_created_at"
         ),
-        Index(None, "campaign_id", "state", "post_created_at"),  # the newest / oldest sorts, per state
+        Index(
+            "ix_stories_queue_dated",
+            *("campaign_id", "state", "post_created_at", "language", "sentiment", "platform", "score"),
+        ),
+        # ...and a campaign's stories in every state (no state filter) as one range, by score and by date:
+        # merging seven per-state ranges read seven times the rows the page shows.
+        Index(
+            "ix_stories_ranked",
+            *("campaign_id", "score", "state", "language", "sentiment", "platform", "post_created_at"),
+        ),
+        Index(
+            "ix_stories_dated",
+            *("campaign_id", "post_created_at", "state", "language", "sentiment", "platform", "score"),
+        ),
         # The same for a merchant's queue (and everything that reads a merchant's stories by state).
         Index(
             "ix_stories_merchant_queue",

@@ -10,6 +10,7 @@ filter starts on the stories index (state, featured_until).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -38,17 +39,29 @@ class FeaturedItem:
     post_created_at: datetime
 
 
+# What urlsplit removes or checks before it reads a link (tabs and newlines anywhere, brackets of an IPv6
+# host): a link holding one goes the long way.
+_ODD = re.compile(r"[\t\r\n\[\]]")
+
+
 def public_url(url: str | None) -> str | None:
     """`url` when it is an absolute http(s) link, else None: a `javascript:` or `data:` link never leaves."""
     if not url:
         return None
+    clean = url.strip()
+    # The common case, a plain ASCII http(s) link with a host, is answered without urlsplit (a queue page asks
+    # fifty times); anything else gets urlsplit's own answer.
+    head = clean[:8].lower()
+    rest = clean[8:] if head == "https://" else clean[7:] if head.startswith("http://") else ""
+    if rest[:1] not in ("", "/", "?", "#") and clean.isascii() and not _ODD.search(clean):
+        return clean
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(clean)
     except ValueError:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
-    return url.strip()
+    return clean
 
 
 async def featured_now(

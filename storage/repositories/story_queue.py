@@ -3,11 +3,12 @@
 Fast at any size because the page is chosen on the stories table alone, then joined, in one statement:
 
 1. Filters and sorts use the columns copied onto stories (state, score, platform, language, sentiment,
-   merchant, post date). The page's ids come from one LIMITed stream per campaign (and per state when
-   sorting by score), each read in order from the stories indexes (campaign_id, state, score) or
-   (campaign_id, post_created_at), UNIONed when there are several; only `offset + limit` rows per stream are
-   read, however many stories match. A merchant filter reads the same way from the (merchant_id, state,
-   score, ...) index, which covers the same filter columns.
+   merchant, post date), and every stream is read in its order from an index that covers them all, so only
+   `offset + limit` entries per stream are read, however many stories match. With no state filter, each
+   campaign is one stream: (campaign_id, score, ...) or (campaign_id, post_created_at, ...). With a state
+   filter, each (campaign, state) pair is one: (campaign_id, state, score, ...) or (campaign_id, state,
+   post_created_at, ...). Several streams are UNIONed and merged. A merchant filter reads the merchant's
+   stories state by state from the (merchant_id, state, score, ...) index, which covers the same columns.
 2. Posts, authors and merchants are joined for those ids only; the duplicate counts come from an index on
    stories (original_story_id) for those ids only (without that index each row of a page scans stories).
 3. The total is counted up to `COUNT_CAP + 1` matching rows in all and no further (the states' ranges are read
@@ -16,12 +17,15 @@ Fast at any size because the page is chosen on the stories table alone, then joi
    "more than a thousand" (twenty pages), not the exact figure; counting further costs a page more than
    everything else together once a filter (language, sentiment, platform) is not an index column.
 
-Measured on SQLite with 1,000,000 posts and stories (2 cores, one thread, warm): the default page of a
-campaign (every state, by score) costs 0.5 ms in SQLite and 0.8 ms with its rows built; the benchmark's mix of
-filters and sorts averages 1.1-1.5 ms (a language filter sorted by date, 2.2 ms, is the dearest: the date index
-does not cover the language, so each candidate row is read from the table). Sorting by engagement (likes +
-reposts + replies + quotes, which stories do not carry) reads the posts of every matching story and grows with
-the queue.
+Measured on SQLite with 1,000,000 posts and stories (2 cores, one thread, warm, the host in a slow phase):
+the benchmark's mix of filters and sorts averages 1.3 ms per page, rows built; the default page of a
+campaign (every state, by score) costs 0.6 ms in SQLite and 0.13 ms more to build its rows. Before the
+every-state streams (migration 0009) the mix averaged 2.7-3.3 ms at the same speed: a page over every state
+merged seven per-state streams, reading seven times the rows it showed. Sorting by engagement (likes +
+reposts + replies + quotes, which stories do not carry) reads the posts of every matching story and grows
+with the queue. A filter value that matches almost nothing in a campaign (Arabic in a French campaign)
+reads the campaign's whole range, 40-70 ms at that size: the web app reads such a page off its event loop
+(storage.sqlite_reader).
 
 Two ways in, the same statements: `queue_page` in an AsyncSession (PostgreSQL, scripts, tests) and
 `queue_page_sqlite` on a plain sqlite3 connection, which the web app runs on a reader thread
@@ -36,10 +40,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import BindParameter, ColumnElement, Integer, Select, bindparam, func, select, union_all
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
@@ -77,8 +81,10 @@ class QueueFilters:
     sort: Sort = "score"
 
 
-@dataclass(frozen=True)
-class QueueRow:
+class QueueRow(NamedTuple):
+    """One story of a queue page. A named tuple, not a dataclass: a page builds fifty of them on the web
+    app's hot path, and a tuple is made in a fraction of the time a frozen dataclass's __init__ takes."""
+
     story_id: int
     campaign_id: int
     state: str
@@ -136,7 +142,7 @@ class _Shape:
     """What decides a statement's structure (the values are bound parameters)."""
 
     campaigns: int
-    states: int
+    states: int  # 0: every state, read as one stream per campaign with no state condition
     optional: tuple[str, ...]  # the optional filters that are set
     sort: str
 
@@ -176,25 +182,27 @@ def _order(key: Any, tie: Any, sort: str) -> tuple[Any, Any]:
 
 
 def _stream(shape: _Shape, campaign: int, states: Sequence[int]) -> Select[int, Any]:
-    """One index-ordered stream: the ids (and sort key) of the matching stories of one campaign."""
+    """One index-ordered stream: the ids (and sort key) of the matching stories of one campaign, in the given
+    states (none given: every state, no condition)."""
     where = _conditions(shape, campaign)
     marks: list[BindParameter[str]] = [bindparam(f"s{i}") for i in states]
-    where.append(Story.state == marks[0] if len(marks) == 1 else Story.state.in_(marks))
+    if marks:
+        where.append(Story.state == marks[0] if len(marks) == 1 else Story.state.in_(marks))
     key: Any = {"score": Story.score, "engagement": _ENGAGEMENT}.get(shape.sort, Story.post_created_at)
     query = select(Story.id.label("id"), key.label("k")).where(*where).order_by(*_order(key, Story.id, shape.sort))
-    if shape.sort == "score":
-        query = _on_queue_index(query, shape)
-    if shape.sort == "engagement":
-        query = query.join(Post, Post.id == Story.post_id)
+    # By engagement the key is on the posts, so no index returns the stream in order.
+    engaged = shape.sort == "engagement"
+    query = query.join(Post, Post.id == Story.post_id) if engaged else _on_queue_index(query, shape)
     return query.limit(bindparam("rows", type_=Integer))
 
 
 def _page(shape: _Shape) -> Select[int, Any]:
-    """The page's (id, sort key) rows, in order: one stream, or the streams merged. Each (campaign, state) pair
-    is an index range already in order: (campaign_id, state, score) by score, (campaign_id, state,
-    post_created_at) by date; by engagement, one stream per campaign joined to the posts."""
+    """The page's (id, sort key) rows, in order: one stream, or the streams merged. Every state of a campaign
+    is one index range already in order: (campaign_id, score) by score, (campaign_id, post_created_at) by
+    date. A state filter reads each (campaign, state) pair as its own range of the per-state indexes; by
+    engagement, one stream per campaign joined to the posts."""
     all_states = list(range(shape.states))
-    if shape.sort != "engagement":
+    if shape.sort != "engagement" and shape.states:
         streams = [_stream(shape, c, [s]) for c in range(shape.campaigns) for s in all_states]
     else:
         streams = [_stream(shape, c, all_states) for c in range(shape.campaigns)]
@@ -212,14 +220,15 @@ def _page(shape: _Shape) -> Select[int, Any]:
 
 
 def _capped_count(shape: _Shape) -> Select[int]:
-    """Matching stories, counted up to COUNT_CAP + 1: one LIMITed, unordered part per (campaign, state), each
-    a range of the (campaign_id, state, score) index."""
+    """Matching stories, counted up to COUNT_CAP + 1: one LIMITed, unordered part per (campaign, state) or,
+    for every state, per campaign, each a range of a covering index."""
+    counted = replace(shape, sort="score")  # any order will do: read the score indexes
     parts = [
-        _on_queue_index(select(Story.id).where(Story.state == bindparam(f"s{s}"), *_conditions(shape, c)), shape)
+        _on_queue_index(select(Story.id).where(*_conditions(shape, c), *_state_is(s)), counted)
         .limit(COUNT_CAP + 1)
         .subquery()
         for c in range(shape.campaigns)
-        for s in range(shape.states)
+        for s in (range(shape.states) if shape.states else [None])
     ]
     if len(parts) == 1:
         return select(func.count()).select_from(parts[0])
@@ -229,14 +238,30 @@ def _capped_count(shape: _Shape) -> Select[int]:
     return select(func.count()).select_from(select(merged.c.id).limit(COUNT_CAP + 1).subquery())
 
 
+def _state_is(state: int | None) -> list[ColumnElement[bool]]:
+    return [] if state is None else [Story.state == bindparam(f"s{state}")]
+
+
+# The index each stream reads, by (merchant filter, per state, sort); every one covers the filter columns.
+_INDEXES = {
+    (True, True, "score"): "ix_stories_merchant_queue",
+    (True, True, "date"): "ix_stories_merchant_queue",  # a merchant's few stories, sorted
+    (False, True, "score"): "ix_stories_queue",
+    (False, True, "date"): "ix_stories_queue_dated",
+    (False, False, "score"): "ix_stories_ranked",
+    (False, False, "date"): "ix_stories_dated",
+}
+
+
 def _on_queue_index(query: Select[Any], shape: _Shape) -> Select[Any]:
-    """Read a (campaign, state) range of `ix_stories_queue`, or with a merchant filter a (merchant, state)
-    range of `ix_stories_merchant_queue`, both covering every filter column, whatever the filters: SQLite's
-    planner would otherwise pick the (campaign_id, post_created_at) index for a date range and sort a third
-    of the campaign (700 ms at 1,000,000 stories) instead of reading the first matches in score order (a few
-    ms). PostgreSQL plans from its statistics and gets no hint."""
-    index = "ix_stories_merchant_queue" if "merchant_id" in shape.optional else "ix_stories_queue"
-    return query.with_hint(Story, f"INDEXED BY {index}", dialect_name="sqlite")
+    """Read the stream's range of the covering index that returns it in order (`_INDEXES`; a merchant filter
+    reads `ix_stories_merchant_queue`, state by state), whatever the filters: SQLite's planner would otherwise
+    pick the (campaign_id, post_created_at) index for a date range and sort a third of the campaign (700 ms
+    at 1,000,000 stories) instead of reading the first matches in score order (a few ms). PostgreSQL plans
+    from its statistics and gets no hint."""
+    merchant = "merchant_id" in shape.optional
+    key = (merchant, merchant or shape.states > 0, "score" if shape.sort == "score" else "date")
+    return query.with_hint(Story, f"INDEXED BY {_INDEXES[key]}", dialect_name="sqlite")
 
 
 def _validate(filters: QueueFilters, limit: int, offset: int) -> None:
@@ -262,15 +287,15 @@ _ROW = (
 
 
 def _queue_row(r: Any, when: Any = None) -> QueueRow:
-    """A QueueRow from a result row; `when` converts the driver's post date (the raw fast path)."""
+    """A QueueRow from a result row (the columns of `_ROW`, in its order); `when` converts the driver's post
+    date (the raw fast path)."""
     media = r[19]
     return QueueRow(
-        story_id=r[0], campaign_id=r[1], state=r[2], score=r[3], post_id=r[4], platform=r[5], url=r[6], text=r[7],
-        author_handle=r[8], author_name=r[9] or "", followers=r[10], language=r[11], sentiment=r[12],
-        merchant_id=r[13], merchant_name=r[14], post_created_at=when(r[15]) if when else r[15], likes=r[16],
-        reposts=r[17], replies=r[18], duplicate_count=int(r[20] or 0), original_story_id=r[21],
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9] or "", r[10], r[11], r[12], r[13], r[14],
+        when(r[15]) if when else r[15], r[16], r[17], r[18],
         # raw rows carry the JSON text of the media list
-        has_media=media not in ("[]", "null", "") if isinstance(media, str) else bool(media),
+        media not in ("[]", "null", "") if isinstance(media, str) else bool(media),
+        int(r[20] or 0), r[21],
     )  # fmt: skip
 
 
@@ -335,10 +360,20 @@ def _compiled(shape: _Shape, dialect: Dialect, count_only: bool) -> _Compiled:
         date_type = Story.post_created_at.type.dialect_impl(dialect)
         dates = date_type.bind_processor(dialect)
         bind = dict.fromkeys(("since", "until"), dates) if dates else {}
-        when = date_type.result_processor(dialect, None)
+        when = _sqlite_moment if dialect.name == "sqlite" else date_type.result_processor(dialect, None)
         found = _Compiled(str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params), bind, when)
         _COMPILED[key] = found
     return found
+
+
+def _sqlite_moment(value: str | None) -> datetime | None:
+    """A stored SQLite date as an aware UTC datetime, as `UTCDateTime` gives it: the same answer as the
+    type's own result processing (a regular expression, then the decorator) in a tenth of the time, which
+    counts fifty times a page. The column holds the naive UTC text `UTCDateTime` writes."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _values(statement: _Compiled, params: dict[str, Any]) -> list[Any]:
@@ -375,7 +410,12 @@ class _Plan:
 
 
 def _plan(filters: QueueFilters, campaigns: Sequence[int], dialect: Dialect, limit: int, offset: int) -> _Plan:
-    states = list(dict.fromkeys(filters.states)) or [s.value for s in StoryState]
+    every = [s.value for s in StoryState]
+    states = list(dict.fromkeys(filters.states))
+    if set(states) == set(every):
+        states = []  # every state: no condition, one stream per campaign
+    if not states and filters.merchant_id is not None:
+        states = every  # a merchant's stories are read state by state (`ix_stories_merchant_queue`)
     shape = _shape(filters, campaigns, states)
     params = _params(filters, campaigns, states, limit, offset)
     return _Plan(_compiled(shape, dialect, False), _compiled(shape, dialect, True), params, offset)

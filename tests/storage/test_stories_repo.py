@@ -462,6 +462,15 @@ async def test_queue_sorts_and_pages(services: Services) -> None:
     assert first.total_label == "6"
 
 
+async def test_queue_dates_come_back_to_the_microsecond_as_aware_utc(services: Services) -> None:
+    moments = [NOW.replace(microsecond=0), NOW.replace(microsecond=123456) - timedelta(days=4)]
+    posts = [make_post(350 + i, created_at=moment) for i, moment in enumerate(moments)]
+    await scored(services, [(p, Analysed()) for p in posts])
+    rows = (await queue(services, sort="newest")).rows
+    assert [row.post_created_at for row in rows] == moments
+    assert {row.post_created_at.utcoffset() for row in rows} == {timedelta(0)}
+
+
 @pytest.mark.parametrize(
     ("filters", "limit", "message"),
     [
