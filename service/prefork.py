@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
+from service import heap
 from service.balance import Seat, Slots
 from service.serve import SHUTDOWN_GRACE_SECONDS, listen_error, url_host
 
@@ -84,6 +85,7 @@ class Supervisor:
         self._ready_read, self._ready_write = os.pipe()
 
     def _spawn(self, index: int) -> None:
+        heap.settle()  # the child inherits a frozen heap: its full collections never walk (and copy) it
         pid = os.fork()
         if pid == 0:  # the child: never returns into the parent's code
             code = 1

@@ -10,7 +10,7 @@ import click
 
 from jobs.roles import ROLES
 from listener.readiness import source_readiness
-from service import prefork
+from service import heap, prefork
 from service.balance import Seat
 from service.cli.main import cli_context, run_async
 from service.serve import run_process, serve
@@ -29,6 +29,7 @@ async def _serve(settings: Settings, host: str, port: int, with_scheduler: bool)
             else:
                 role = "web app (scheduler disabled in the configuration)"
             click.echo(f"campaign-listener {role} listening on {url} (Ctrl-C to stop)", err=True)
+            heap.settle()
 
         await serve(services, host, port, with_scheduler=with_scheduler, on_ready=ready)
     click.echo("stopped cleanly", err=True)
@@ -62,9 +63,12 @@ async def _prepare(settings: Settings) -> None:
 
 async def _serve_child(settings: Settings, sock: socket.socket, ready: Callable[[], None], seat: Seat) -> bool:
     async with open_services(settings) as services:
-        return await run_process(
-            services, sock, roles=("web",), run_in_place=True, on_ready=lambda _url: ready(), seat=seat
-        )
+
+        def settled(_url: str | None) -> None:
+            heap.settle()
+            ready()
+
+        return await run_process(services, sock, roles=("web",), run_in_place=True, on_ready=settled, seat=seat)
 
 
 @click.command("serve")
@@ -111,6 +115,7 @@ async def _work(settings: Settings, roles: tuple[str, ...], host: str, port: int
         def ready(url: str | None) -> None:
             where = f", web app on {url}" if url else ""
             click.echo(f"campaign-listener worker ({', '.join(roles)}){where} (Ctrl-C to stop)", err=True)
+            heap.settle()
 
         listen = (host, port) if "web" in roles else None
         ok = await run_process(services, listen, roles=roles, with_stream="collect" in roles, on_ready=ready)
