@@ -44,6 +44,12 @@ THREADS = 2
 # What a read may hold an event loop for: a queue page takes 0.5-2.5 ms of SQLite work at 1,000,000 stories.
 INLINE_BUDGET_SECONDS = 0.01
 _PROGRESS_STEPS = 1_000  # SQLite instructions between two looks at the clock (a few microseconds)
+# Each reader connection's page cache, in KiB (SQLite's default is 2,000 KiB). A queue page reads ~150 pages
+# scattered over the posts, authors and stories; with 2 MB most of them came back through a read() system
+# call and a copy on every page. Measured at 1,000,000 posts, the benchmark's mix interleaved on two
+# connections: 14-16 % less CPU per page with 16 MB, 5 % more with 128 MB. Private memory, filled as pages are
+# read: at most 16 MB per connection, three per web process.
+CACHE_KIB = 16_384
 
 
 class _OverBudget(Exception):
@@ -73,6 +79,7 @@ class SqliteReader:
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA query_only=ON")
+            conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             with self._lock:
                 self._connections.append(conn)
             self._local.conn = conn

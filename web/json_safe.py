@@ -10,6 +10,7 @@ fallback for what orjson refuses (lone surrogates, integers past 64 bits).
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -23,11 +24,24 @@ _ESCAPES = (
 )
 
 
+# Dates are written as ISO 8601 ("2026-11-20T12:34:56Z", microseconds only when there are some), UTC marked
+# "Z": orjson writes a datetime itself in a fifth of the time `isoformat()` takes, fifty times a queue page.
+_DATES = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
+
+
+def _date(value: Any) -> str:
+    """What orjson writes for a datetime, for the standard encoder's fallback."""
+    if not isinstance(value, datetime):
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+    moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 def json_bytes(data: Any, *, sort_keys: bool = False) -> bytes:
     try:
-        body = orjson.dumps(data, option=orjson.OPT_SORT_KEYS if sort_keys else 0)
+        body = orjson.dumps(data, option=_DATES | (orjson.OPT_SORT_KEYS if sort_keys else 0))
     except TypeError:  # orjson.JSONEncodeError
-        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys, default=_date)
         body = text.encode("utf-8", "replace")
     for raw, escaped in _ESCAPES:
         if raw in body:

@@ -54,7 +54,8 @@ def row_json(row: QueueRow, slugs: Mapping[int, str]) -> dict[str, Any]:
         "language": row.language,
         "sentiment": row.sentiment,
         "merchant": None if row.merchant_id is None else {"id": row.merchant_id, "name": row.merchant_name},
-        "post": {"id": row.post_id, "url": public_url(row.url), "created_at": iso(row.post_created_at)},
+        # an aware UTC datetime, which json_bytes writes as iso() would, five times faster
+        "post": {"id": row.post_id, "url": public_url(row.url), "created_at": row.post_created_at},
         "engagement": {"likes": row.likes, "reposts": row.reposts, "replies": row.replies},
         "has_media": row.has_media,
         "duplicate_count": row.duplicate_count,

@@ -13,7 +13,7 @@ import pytest
 from service.settings import default_campaigns
 from storage.engine import create_engine, make_sessionmaker
 from storage.repositories.campaigns import sync_campaigns
-from storage.sqlite_reader import SqliteReader, reader_for
+from storage.sqlite_reader import CACHE_KIB, SqliteReader, reader_for
 
 
 @pytest.fixture
@@ -46,6 +46,11 @@ async def test_reads_run_on_reader_threads_and_see_committed_writes(sqlite_url: 
 async def test_a_reader_connection_cannot_write(reader: SqliteReader) -> None:
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         await reader.run(lambda conn: conn.execute("DELETE FROM campaigns"))
+
+
+async def test_a_reader_connection_keeps_a_page_cache_of_its_size(reader: SqliteReader) -> None:
+    size = await reader.run(lambda conn: conn.execute("PRAGMA cache_size").fetchone()[0])
+    assert size == -CACHE_KIB  # negative: KiB, whatever the page size
 
 
 async def test_a_failed_read_leaves_no_snapshot_open(sqlite_url: str, reader: SqliteReader) -> None:
