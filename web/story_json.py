@@ -36,10 +36,7 @@ def json_response(data: Any, status: int = 200) -> web.Response:
 
 
 def iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    # The repositories hand out UTC already (storage.types.UTCDateTime): converting is then a wasted call.
-    return (moment if moment.tzinfo is UTC else moment.astimezone(UTC)).isoformat().replace("+00:00", "Z")
+    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def row_json(row: QueueRow, slugs: Mapping[int, str]) -> dict[str, Any]:
